@@ -1,0 +1,3 @@
+"""The one version number of loopline's code and images."""
+
+VERSION = "0.1.0"

@@ -1,0 +1,77 @@
+"""Session-wide fixtures: paths to the committed data and one GCS emulator for every gs:// test."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "data" / "fixtures"
+PENGUINS = ROOT / "data" / "penguins.csv"
+EMULATOR_BUCKET = "loopline-test"
+
+
+@pytest.fixture(scope="session")
+def fixtures() -> Path:
+    """Folder of the tiny committed fixtures."""
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def penguins_csv() -> Path:
+    """The bundled Palmer penguins data (344 rows)."""
+    return PENGUINS
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gcp-storage-emulator exited with {proc.returncode}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"gcp-storage-emulator did not listen on port {port} within {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def gcs_bucket() -> Iterator[str]:
+    """A real gcp-storage-emulator on a free loopback port, STORAGE_EMULATOR_HOST set; yields a bucket name."""
+    from components import uri as uri_io
+
+    port = _free_port()
+    emulator = Path(sys.executable).with_name("gcp-storage-emulator")
+    proc = subprocess.Popen(
+        [str(emulator), "start", "--host", "127.0.0.1", "--port", str(port), "--in-memory",
+         "--default-bucket", EMULATOR_BUCKET, "-q"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    previous = os.environ.get("STORAGE_EMULATOR_HOST")
+    try:
+        _wait_for_port(port, proc)
+        os.environ["STORAGE_EMULATOR_HOST"] = f"http://127.0.0.1:{port}"
+        uri_io.gcs_client.cache_clear()
+        yield EMULATOR_BUCKET
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        if previous is None:
+            os.environ.pop("STORAGE_EMULATOR_HOST", None)
+        else:
+            os.environ["STORAGE_EMULATOR_HOST"] = previous
+        uri_io.gcs_client.cache_clear()
