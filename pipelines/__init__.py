@@ -1,0 +1,1 @@
+"""loopline pipelines: the training and monitoring pipeline definitions and the loopline command."""
