@@ -1,0 +1,102 @@
+"""TFDV statistics over Parquet with two engines that give the same result.
+
+`in_memory` streams Arrow record batches through TFDV's combiners in this process (fast, bounded
+memory); `beam` runs `tfdv.GenerateStatistics` in an Apache Beam pipeline, so the same step scales
+out on Dataflow, Flink or Spark through `beam_pipeline_args`.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import tensorflow_data_validation as tfdv
+from tensorflow_data_validation.statistics import stats_impl
+from tensorflow_metadata.proto.v0 import statistics_pb2
+from tfx_bsl.arrow import table_util
+
+from components.errors import LooplineInputError
+
+ENGINES = ("auto", "in_memory", "beam")
+BATCH_ROWS = 65_536
+# Above this many rows `auto` picks Beam; below it the in-process engine is ~30x faster here.
+AUTO_BEAM_MIN_ROWS = 50_000_000
+
+
+def stats_options() -> tfdv.StatsOptions:
+    """The options both engines use, so their statistics are comparable."""
+    return tfdv.StatsOptions(num_top_values=20, num_rank_histogram_buckets=1000)
+
+
+def count_rows(paths: Sequence[str]) -> int:
+    """Rows in Parquet files, from their footers (no data read)."""
+    return sum(pq.ParquetFile(p).metadata.num_rows for p in paths)
+
+
+def choose_engine(engine: str, paths: Sequence[str], beam_pipeline_args: Sequence[str]) -> str:
+    """Resolve `auto`: Beam for a non-local runner or very large data, in-memory otherwise."""
+    if engine not in ENGINES:
+        raise LooplineInputError(f"statistics engine must be one of {ENGINES}, got {engine!r}")
+    if engine != "auto":
+        return engine
+    remote = any(a.startswith("--runner") and "DirectRunner" not in a for a in beam_pipeline_args)
+    return "beam" if remote or count_rows(paths) > AUTO_BEAM_MIN_ROWS else "in_memory"
+
+
+def _batches(paths: Sequence[str], batch_rows: int) -> Iterator[pa.RecordBatch]:
+    """Record batches of list arrays (TFDV's input form) read from Parquet a slice at a time."""
+    for path in paths:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
+            yield table_util.CanonicalizeRecordBatch(batch)
+
+
+def _canonical_batches(table: pa.Table, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    """A Beam-read Arrow table as TFDV record batches."""
+    for batch in table.to_batches(max_chunksize=batch_rows):
+        yield table_util.CanonicalizeRecordBatch(batch)
+
+
+def in_memory_statistics(
+    paths: Sequence[str], batch_rows: int = BATCH_ROWS
+) -> statistics_pb2.DatasetFeatureStatisticsList:
+    """TFDV statistics in this process: each batch is added to TFDV's combiner accumulators."""
+    generators = stats_impl.get_generators(stats_options(), in_memory=True)
+    accumulators = [g.create_accumulator() for g in generators]
+    for batch in _batches(paths, batch_rows):
+        accumulators = [g.add_input(acc, batch) for g, acc in zip(generators, accumulators)]
+    return stats_impl.extract_statistics_output(accumulators, generators)
+
+
+def beam_statistics(
+    paths: Sequence[str], beam_pipeline_args: Sequence[str] = (), batch_rows: int = BATCH_ROWS
+) -> statistics_pb2.DatasetFeatureStatisticsList:
+    """TFDV statistics by a Beam pipeline (DirectRunner unless the args name another runner)."""
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    with tempfile.TemporaryDirectory(prefix="loopline-stats-") as tmp:
+        out = str(Path(tmp) / "stats.pb")
+        options = PipelineOptions(list(beam_pipeline_args) or ["--runner=DirectRunner"])
+        with beam.Pipeline(options=options) as pipeline:
+            _ = (
+                pipeline
+                | "Files" >> beam.Create(list(paths))
+                | "Read" >> beam.io.ReadAllFromParquetBatched()
+                | "ToTfdvBatches" >> beam.FlatMap(_canonical_batches, batch_rows)
+                | "Stats" >> tfdv.GenerateStatistics(stats_options())
+                | "Write" >> tfdv.WriteStatisticsToBinaryFile(out)
+            )
+        return tfdv.load_stats_binary(out)
+
+
+def generate_statistics(
+    paths: Sequence[str], engine: str = "auto", beam_pipeline_args: Sequence[str] = ()
+) -> tuple[statistics_pb2.DatasetFeatureStatisticsList, str]:
+    """Statistics of the Parquet files with the chosen engine; returns them and the engine used."""
+    chosen = choose_engine(engine, paths, beam_pipeline_args)
+    if chosen == "beam":
+        return beam_statistics(paths, beam_pipeline_args), chosen
+    return in_memory_statistics(paths), chosen

@@ -1,0 +1,79 @@
+"""Run a pipeline on this machine with kfp.local: the same compiled components, no cluster.
+
+Each step runs as a subprocess of this interpreter (SubprocessRunner(use_venv=False)), so the
+pipeline environment (.venv) must hold every component's dependencies, as the image does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kfp import local
+
+from components import keys
+from pipelines.registry import PIPELINES
+
+# Report artifacts a run leaves, by artifact name, and the suffix their openable copy gets.
+REPORT_SUFFIXES = {keys.REPORT_HTML: ".html", keys.REPORT_MARKDOWN: ".md"}
+
+
+@dataclass(frozen=True)
+class LocalRun:
+    """The outcome of one local run: its folder, whether it succeeded, and the files to open."""
+
+    run_dir: Path | None
+    succeeded: bool
+    error: str
+    seconds: float
+    reports: dict[str, Path] = field(default_factory=dict)
+    decision: dict[str, Any] = field(default_factory=dict)
+
+
+def _new_run_dir(pipeline_root: Path, before: set[Path]) -> Path | None:
+    created = [p for p in pipeline_root.iterdir() if p.is_dir() and p not in before]
+    return max(created, key=lambda p: p.stat().st_mtime) if created else None
+
+
+def _collect(run_dir: Path | None) -> tuple[dict[str, Path], dict[str, Any]]:
+    """The run's reports, copied to `<task>-report.html|.md` in the run folder so a browser or
+    editor opens them (KFP names artifact files without a suffix), and the validate decision."""
+    if run_dir is None:
+        return {}, {}
+    reports = {}
+    for artifact in sorted(run_dir.rglob("*")):
+        suffix = REPORT_SUFFIXES.get(artifact.name)
+        if suffix and artifact.is_file():
+            copy = run_dir / f"{artifact.parent.name}-report{suffix}"
+            shutil.copyfile(artifact, copy)
+            reports[copy.name] = copy
+    decisions = sorted(run_dir.rglob(keys.DECISION_FILE))
+    decision = json.loads(decisions[-1].read_text()) if decisions else {}
+    return reports, decision
+
+
+def run_locally(name: str, arguments: dict[str, Any], pipeline_root: Path) -> LocalRun:
+    """Run the named pipeline under kfp.local; a failing step is reported, not raised."""
+    pipeline_root = pipeline_root.resolve()
+    pipeline_root.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # Our base image is not named "python", so kfp.local warns that the task may need a container;
+    # here that is intended: the .venv is the image's environment (same lock file).
+    warnings.filterwarnings("ignore", message=".*custom or non-Python base image.*")
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(pipeline_root))
+    before = {p for p in pipeline_root.iterdir() if p.is_dir()}
+    start = time.perf_counter()
+    error = ""
+    try:
+        PIPELINES[name](**arguments)
+    except RuntimeError as err:
+        error = str(err)
+    run_dir = _new_run_dir(pipeline_root, before)
+    reports, decision = _collect(run_dir)
+    return LocalRun(run_dir, not error, error, time.perf_counter() - start, reports, decision)

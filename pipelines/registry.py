@@ -1,0 +1,9 @@
+"""The pipelines loopline ships, by the name the `loopline` command and `make compile` use."""
+
+from typing import Callable
+
+from pipelines.data_validation import data_validation_pipeline
+
+PIPELINES: dict[str, Callable] = {
+    "data-validation": data_validation_pipeline,
+}
