@@ -82,7 +82,7 @@ def validate(
         statistics=statistics,
         schema=used_schema,
         anomalies=anomalies,
-        schema_source=schema_uri or "inferred from the train split",
+        schema_source=schema_uri or "inferred from train, widened to eval (first use)",
         baseline_uri=baseline_uri,
         engine=used_engine,
         rows=rows,

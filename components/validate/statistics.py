@@ -1,15 +1,18 @@
 """TFDV statistics over Parquet with two engines that give the same result.
 
-`in_memory` streams Arrow record batches through TFDV's combiners in this process (fast, bounded
-memory); `beam` runs `tfdv.GenerateStatistics` in an Apache Beam pipeline, so the same step scales
+`in_memory` streams Arrow record batches through TFDV's combiners in this process, or in one forked
+process per core for large data (fast, memory bounded by the batch); `beam` runs `tfdv.GenerateStatistics` in an Apache Beam pipeline, so the same step scales
 out on Dataflow, Flink or Spark through `beam_pipeline_args`.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -22,8 +25,10 @@ from components.errors import LooplineInputError
 
 ENGINES = ("auto", "in_memory", "beam")
 BATCH_ROWS = 65_536
-# Above this many rows `auto` picks Beam; below it the in-process engine is ~30x faster here.
+# Above this many rows `auto` picks Beam (it can spread over machines); below it the in-process
+# engine is faster on one machine (bench/bench_validate.py: 4x the DirectRunner at 1M rows).
 AUTO_BEAM_MIN_ROWS = 50_000_000
+WORKER_MIN_ROWS = 500_000
 
 
 def stats_options() -> tfdv.StatsOptions:
@@ -46,28 +51,55 @@ def choose_engine(engine: str, paths: Sequence[str], beam_pipeline_args: Sequenc
     return "beam" if remote or count_rows(paths) > AUTO_BEAM_MIN_ROWS else "in_memory"
 
 
-def _batches(paths: Sequence[str], batch_rows: int) -> Iterator[pa.RecordBatch]:
-    """Record batches of list arrays (TFDV's input form) read from Parquet a slice at a time."""
-    for path in paths:
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
-            yield table_util.CanonicalizeRecordBatch(batch)
+def _accumulate(paths: Sequence[str], batch_rows: int, worker: int, workers: int) -> list[Any]:
+    """TFDV accumulators over every `workers`-th batch, starting at `worker` (one process's share)."""
+    generators = stats_impl.get_generators(stats_options(), in_memory=True)
+    accumulators = [g.create_accumulator() for g in generators]
+    batches = (b for p in paths for b in pq.ParquetFile(p).iter_batches(batch_size=batch_rows))
+    for index, batch in enumerate(batches):
+        if index % workers == worker:
+            canonical = table_util.CanonicalizeRecordBatch(batch)
+            accumulators = [g.add_input(acc, canonical) for g, acc in zip(generators, accumulators)]
+    return accumulators
+
+
+def usable_cpus() -> int:
+    """CPUs this process may use: its affinity, capped by a cgroup v2 CPU quota (a pod's CPU limit)."""
+    cpus = len(os.sched_getaffinity(0))
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+    except (OSError, ValueError):
+        return cpus
+    return cpus if quota == "max" else max(1, min(cpus, int(quota) // int(period)))
+
+
+def default_workers(rows: int) -> int:
+    """One process per 500k rows, at most one per usable CPU: below that, forking costs more than it saves."""
+    return max(1, min(usable_cpus(), rows // WORKER_MIN_ROWS))
+
+
+def in_memory_statistics(
+    paths: Sequence[str], batch_rows: int = BATCH_ROWS, workers: int = 0
+) -> statistics_pb2.DatasetFeatureStatisticsList:
+    """TFDV statistics in this process (or `workers` forked ones; 0 = by size): Arrow batches are
+    added to TFDV's own combiner accumulators, which are then merged, as Beam would."""
+    workers = workers or default_workers(count_rows(paths))
+    if workers == 1:
+        parts = [_accumulate(paths, batch_rows, 0, 1)]
+    else:
+        # fork: the children inherit the imported TFDV instead of paying its import again.
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            shares = [pool.submit(_accumulate, paths, batch_rows, w, workers) for w in range(workers)]
+            parts = [share.result() for share in shares]
+    generators = stats_impl.get_generators(stats_options(), in_memory=True)
+    merged = [g.merge_accumulators(list(accs)) for g, accs in zip(generators, zip(*parts))]
+    return stats_impl.extract_statistics_output(merged, generators)
 
 
 def _canonical_batches(table: pa.Table, batch_rows: int) -> Iterator[pa.RecordBatch]:
     """A Beam-read Arrow table as TFDV record batches."""
     for batch in table.to_batches(max_chunksize=batch_rows):
         yield table_util.CanonicalizeRecordBatch(batch)
-
-
-def in_memory_statistics(
-    paths: Sequence[str], batch_rows: int = BATCH_ROWS
-) -> statistics_pb2.DatasetFeatureStatisticsList:
-    """TFDV statistics in this process: each batch is added to TFDV's combiner accumulators."""
-    generators = stats_impl.get_generators(stats_options(), in_memory=True)
-    accumulators = [g.create_accumulator() for g in generators]
-    for batch in _batches(paths, batch_rows):
-        accumulators = [g.add_input(acc, batch) for g, acc in zip(generators, accumulators)]
-    return stats_impl.extract_statistics_output(accumulators, generators)
 
 
 def beam_statistics(

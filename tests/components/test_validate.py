@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,13 @@ from components import keys
 from components import uri as uri_io
 from components.errors import DataValidationError, LooplineInputError
 from components.validate import executor
-from components.validate.statistics import beam_statistics, choose_engine, in_memory_statistics
+from components.validate.statistics import (
+    beam_statistics,
+    choose_engine,
+    default_workers,
+    in_memory_statistics,
+    usable_cpus,
+)
 from pipelines.generate import Problems, fit_profile, generate
 
 ROWS = 4000
@@ -53,10 +60,18 @@ def clean_run(profile, tmp_path_factory: pytest.TempPathFactory):
 def test_engines_give_the_same_statistics(profile, tmp_path: Path) -> None:
     data = _dataset(profile, tmp_path / "d", seed=3, problems=Problems(missing_rate=0.05), rows=3000)
     files = executor.parquet_files(data)
-    in_memory = in_memory_statistics(files, batch_rows=700)
+    in_memory = in_memory_statistics(files, batch_rows=700, workers=1)
+    forked = in_memory_statistics(files, batch_rows=700, workers=2)
     beam = beam_statistics(files, batch_rows=700)
     assert in_memory.datasets[0].num_examples == 3000
     _assert_same(json_format.MessageToDict(in_memory), json_format.MessageToDict(beam), "statistics")
+    _assert_same(json_format.MessageToDict(in_memory), json_format.MessageToDict(forked), "statistics")
+
+
+def test_workers_by_size() -> None:
+    assert default_workers(10_000) == 1
+    assert default_workers(499_999) == 1
+    assert default_workers(100_000_000) == usable_cpus() <= len(os.sched_getaffinity(0))
 
 
 def _assert_same(a: object, b: object, where: str) -> None:
