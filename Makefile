@@ -5,7 +5,8 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 UV_VERSION := 0.13.9
 # uv from PATH, else bootstrapped with pip into .tools/ (pip's own resolver fails on the TFDV tree).
-UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+# (`uv --version` rather than `command -v`: a pyenv shim can exist for a uv that is gone.)
+UV := $(or $(shell uv --version >/dev/null 2>&1 && command -v uv),$(CURDIR)/.tools/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 export TF_CPP_MIN_LOG_LEVEL := 2
 
