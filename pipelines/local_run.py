@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 import warnings
@@ -20,6 +21,8 @@ from kfp import local
 from components import keys
 from pipelines.registry import PIPELINES
 
+# kfp.local colours task names in its messages; the summary is plain text.
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # Report artifacts a run leaves, by artifact name, and the suffix their openable copy gets.
 REPORT_SUFFIXES = {keys.REPORT_HTML: ".html", keys.REPORT_MARKDOWN: ".md"}
 
@@ -34,6 +37,11 @@ class LocalRun:
     seconds: float
     reports: dict[str, Path] = field(default_factory=dict)
     decision: dict[str, Any] = field(default_factory=dict)
+
+
+def strip_ansi(text: str) -> str:
+    """Text without kfp.local's colour escapes."""
+    return _ANSI.sub("", text)
 
 
 def _new_run_dir(pipeline_root: Path, before: set[Path]) -> Path | None:
@@ -73,7 +81,7 @@ def run_locally(name: str, arguments: dict[str, Any], pipeline_root: Path) -> Lo
     try:
         PIPELINES[name](**arguments)
     except RuntimeError as err:
-        error = str(err)
+        error = strip_ansi(str(err))
     run_dir = _new_run_dir(pipeline_root, before)
     reports, decision = _collect(run_dir)
     return LocalRun(run_dir, not error, error, time.perf_counter() - start, reports, decision)

@@ -13,6 +13,7 @@ from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from components import keys
+from pipelines.local_run import strip_ansi
 
 pytestmark = pytest.mark.slow
 
@@ -38,21 +39,14 @@ def penguins_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.C
 def test_penguins_run_succeeds_and_prints_the_reports(penguins_run) -> None:
     proc, root = penguins_run
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "Task 'ingest' finished with status SUCCESS" in _plain(proc.stdout + proc.stderr)
-    assert "Task 'validate' finished with status SUCCESS" in _plain(proc.stdout + proc.stderr)
+    assert "Task 'ingest' finished with status SUCCESS" in strip_ansi(proc.stdout + proc.stderr)
+    assert "Task 'validate' finished with status SUCCESS" in strip_ansi(proc.stdout + proc.stderr)
     assert "pipeline data-validation succeeded" in proc.stdout
     html_line = next(line for line in proc.stdout.splitlines() if line.startswith("loopline: validate-report.html: "))
     html = Path(html_line.split(": ", 2)[2])
     assert html.is_file() and html.is_relative_to(root)
     assert html.read_bytes() == _only(html.parent, keys.REPORT_HTML).read_bytes()
     assert "bill_length_mm" in html.read_text()
-
-
-def _plain(text: str) -> str:
-    """kfp.local colours task names; drop the ANSI escapes."""
-    import re
-
-    return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
 def test_penguins_run_writes_every_artifact(penguins_run) -> None:
@@ -81,6 +75,8 @@ def test_a_refused_source_fails_the_run_naming_the_problem(tmp_path: Path) -> No
     assert proc.returncode == 1
     assert "label column 'kind' is absent" in proc.stdout + proc.stderr
     assert "pipeline data-validation FAILED" in proc.stdout
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last == "loopline: Pipeline 'loopline-data-validation' finished with status FAILURE. Inner task failed: 'ingest'."
 
 
 def test_anomalies_fail_the_run_with_the_reason_and_reports(penguins_run, tmp_path: Path) -> None:
