@@ -75,3 +75,19 @@ def gcs_bucket() -> Iterator[str]:
         else:
             os.environ["STORAGE_EMULATOR_HOST"] = previous
         uri_io.gcs_client.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def penguins_splits(tmp_path_factory: pytest.TempPathFactory, penguins_csv: Path) -> dict[str, Path]:
+    """Penguins ingested and validated once: {"train", "eval", "schema" (schema.pbtxt), "root"}."""
+    from components import keys
+    from components.ingest.executor import ingest
+    from components.validate.executor import ValidateOutputs, validate
+
+    root = tmp_path_factory.mktemp("penguins")
+    ingest(str(penguins_csv), "species", root / "train", root / "eval", log=lambda _: None)
+    out = root / "validate"
+    validate(root / "train", root / "eval",
+             ValidateOutputs(out / "statistics", out / "schema", out / "anomalies", out / "r.html", out / "r.md"),
+             log=lambda _: None)
+    return {"train": root / "train", "eval": root / "eval", "schema": out / "schema" / keys.SCHEMA_FILE, "root": root}

@@ -1,0 +1,62 @@
+"""train's KFP contract: datasets and schema in, a model bundle and per-epoch metrics out."""
+
+from kfp import dsl
+
+from components._image import PIPELINE_IMAGE
+
+
+@dsl.component(base_image=PIPELINE_IMAGE, install_kfp_package=False)
+def train(
+    train: dsl.Input[dsl.Dataset],
+    eval: dsl.Input[dsl.Dataset],
+    schema: dsl.Input[dsl.Artifact],
+    model: dsl.Output[dsl.Model],
+    metrics: dsl.Output[dsl.Metrics],
+    label_column: str,
+    features: list = [],
+    exclude_features: list = [],
+    task: str = "auto",
+    hidden_units: int = 16,
+    hidden_layers: int = 1,
+    dropout: float = 0.0,
+    learning_rate: float = 0.01,
+    epochs: int = 20,
+    batch_size: int = 32,
+    early_stopping_patience: int = 5,
+    seed: int = 42,
+    run_id: str = dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+):
+    """Train a Keras model whose preprocessing is inside it; write the model bundle.
+
+    Task from the label (categorical -> classification, numeric -> regression) unless `task` says.
+    Features: `features` (default every schema feature) minus `exclude_features` and the label.
+    """
+    from pathlib import Path
+
+    from components import keys
+    from components.train.executor import train as run_train
+    from components.train.model import Hyperparameters
+
+    result = run_train(
+        Path(train.path),
+        Path(eval.path),
+        Path(schema.path) / keys.SCHEMA_FILE,
+        Path(model.path),
+        label_column,
+        features,
+        exclude_features,
+        task,
+        Hyperparameters(hidden_units, hidden_layers, dropout, learning_rate, epochs, batch_size,
+                        early_stopping_patience, seed),
+        provenance={
+            "data_hash": train.metadata.get("content_hash", ""),
+            "source_uris": train.metadata.get("source_uris", []),
+            "run": run_id,
+        },
+    )
+    model.metadata.update(framework="tensorflow", task=result.spec.task, best_epoch=result.best_epoch)
+    for name, values in result.history.items():
+        for epoch, value in enumerate(values, start=1):
+            metrics.log_metric(f"{name}_epoch_{epoch:03d}", value)
+    for name, value in result.metadata["metrics"].items():
+        metrics.log_metric(name, value)

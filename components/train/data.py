@@ -1,0 +1,111 @@
+"""tf.data input read from Parquet a chunk at a time, so data larger than memory trains.
+
+Missing values (documented in components/README.md): a missing number is NaN (the model imputes
+the train mean and sees a missing-indicator), a missing category is "" (the model's lookup sends
+it to the out-of-vocabulary bucket); rows with a missing label are dropped and counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import tensorflow as tf
+
+from components.bundle import CATEGORICAL, CLASSIFICATION, FeatureSpec
+from components.errors import LooplineInputError
+
+CHUNK_ROWS = 16_384
+
+
+@dataclass
+class Counts:
+    """Rows read and rows dropped for a missing label, over the last full pass."""
+
+    rows: int = 0
+    dropped: int = 0
+
+
+def _array(batch: pa.RecordBatch | pa.Table, name: str) -> pa.Array:
+    """One column as a single Arrow array (a Table's columns come in chunks)."""
+    column = batch.column(name)
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+
+
+def labelled_rows(files: Sequence[str], label: str) -> int:
+    """Rows that have a label, reading only that column: the epoch length Keras is told up front."""
+    return sum(len(f) - f.null_count for path in files for f in pq.read_table(path, columns=[label]).columns)
+
+
+def feature_arrays(batch: pa.RecordBatch | pa.Table, spec: FeatureSpec) -> dict[str, np.ndarray]:
+    """The model's raw inputs of a batch: float32 with NaN for numbers, str with "" for categories."""
+    arrays = {}
+    for feature in spec.features:
+        column = _array(batch, feature.name)
+        if feature.kind == CATEGORICAL:
+            text = pc.fill_null(pc.cast(column, pa.string()), "")
+            arrays[feature.name] = np.asarray(text.to_numpy(zero_copy_only=False), dtype=object)
+        else:
+            floats = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
+            arrays[feature.name] = floats.astype(np.float32)
+    return arrays
+
+
+def label_array(batch: pa.RecordBatch | pa.Table, spec: FeatureSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Label values (class index or float) and the mask of rows that have one."""
+    column = _array(batch, spec.label)
+    present = np.asarray(column.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    if spec.task == CLASSIFICATION:
+        index = {c: i for i, c in enumerate(spec.classes)}
+        values = pc.cast(column, pa.string()).to_pylist()
+        unknown = sorted({v for v in values if v is not None and v not in index})
+        if unknown:
+            raise LooplineInputError(f"label {spec.label!r} has values outside the classes {spec.classes}: {unknown}")
+        return np.asarray([index.get(v, -1) for v in values], dtype=np.int32), present
+    return pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float32), present
+
+
+def _chunks(files: Sequence[str], spec: FeatureSpec, shuffle: bool, rng: np.random.Generator, counts: Counts
+            ) -> Iterator[tuple[dict[str, np.ndarray], np.ndarray]]:
+    columns = [*spec.names, spec.label]
+    groups = [(f, g) for f in files for g in range(pq.ParquetFile(f).num_row_groups)]
+    if shuffle:
+        groups = [groups[i] for i in rng.permutation(len(groups))]
+    counts.rows = counts.dropped = 0
+    for path, group in groups:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=CHUNK_ROWS, row_groups=[group], columns=columns):
+            labels, present = label_array(batch, spec)
+            counts.rows += batch.num_rows
+            counts.dropped += int((~present).sum())
+            order = np.flatnonzero(present)
+            if shuffle:
+                order = rng.permutation(order)
+            features = {name: values[order] for name, values in feature_arrays(batch, spec).items()}
+            yield features, labels[order]
+
+
+def make_dataset(files: Sequence[str], spec: FeatureSpec, batch_size: int, shuffle: bool, seed: int
+                 ) -> tuple[tf.data.Dataset, Counts]:
+    """Batches of (features dict, label); reshuffled every epoch (seeded) when `shuffle`."""
+    counts = Counts()
+    epoch = [0]
+
+    def generate() -> Iterator[tuple[dict[str, np.ndarray], np.ndarray]]:
+        rng = np.random.default_rng([seed, epoch[0]])
+        epoch[0] += 1
+        yield from _chunks(files, spec, shuffle, rng, counts)
+
+    signature = (
+        {f.name: tf.TensorSpec((None,), tf.string if f.kind == CATEGORICAL else tf.float32) for f in spec.features},
+        tf.TensorSpec((None,), tf.int32 if spec.task == CLASSIFICATION else tf.float32),
+    )
+    batches = -(-labelled_rows(files, spec.label) // batch_size)
+    if batches == 0:
+        raise LooplineInputError(f"no rows with a {spec.label!r} label in {list(files)}")
+    dataset = tf.data.Dataset.from_generator(generate, output_signature=signature).rebatch(batch_size)
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
+    return dataset.prefetch(tf.data.AUTOTUNE), counts

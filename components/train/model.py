@@ -1,0 +1,103 @@
+"""The Keras model, preprocessing inside: serving feeds raw feature values, so there is no skew.
+
+Numbers: NaN -> the train mean, then (x - mean) / std, plus a 0/1 missing indicator. Categories:
+a StringLookup over the vocabulary with one out-of-vocabulary bucket (where "" = missing goes),
+one-hot. Then `layers` Dense layers of `hidden_units` with dropout, and a softmax (classification)
+or one linear unit rescaled to the label's units (regression).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+from keras import layers, ops
+
+from components.bundle import CATEGORICAL, CLASSIFICATION, SIGNATURE, FeatureSpec
+
+
+@dataclass(frozen=True)
+class Hyperparameters:
+    """Training knobs, every one a pipeline parameter with this default."""
+
+    hidden_units: int = 16
+    layers: int = 1
+    dropout: float = 0.0
+    learning_rate: float = 0.01
+    epochs: int = 20
+    batch_size: int = 32
+    patience: int = 5
+    seed: int = 42
+
+    def as_dict(self) -> dict:
+        """For metadata.json."""
+        return asdict(self)
+
+
+def _numeric(x: keras.KerasTensor, mean: float, std: float) -> list[keras.KerasTensor]:
+    missing = ops.isnan(x)
+    filled = ops.where(missing, mean, x)
+    scaled = (filled - mean) / (std if std and std > 0 else 1.0)
+    return [ops.expand_dims(scaled, -1), ops.expand_dims(ops.cast(missing, "float32"), -1)]
+
+
+def build_model(spec: FeatureSpec, hp: Hyperparameters) -> keras.Model:
+    """A functional model over a dict of named raw inputs, one (batch,) tensor per feature."""
+    inputs, parts = {}, []
+    for feature in spec.features:
+        if feature.kind == CATEGORICAL:
+            inputs[feature.name] = keras.Input(shape=(), dtype="string", name=feature.name)
+            vocabulary = [v for v in feature.vocabulary if v != ""]
+            lookup = layers.StringLookup(vocabulary=vocabulary, num_oov_indices=1, output_mode="one_hot",
+                                         name=f"lookup_{feature.name}")
+            parts.append(lookup(inputs[feature.name]))
+        else:
+            inputs[feature.name] = keras.Input(shape=(), dtype="float32", name=feature.name)
+            parts.extend(_numeric(inputs[feature.name], feature.mean or 0.0, feature.std or 1.0))
+    x = layers.Concatenate(name="features")(parts) if len(parts) > 1 else parts[0]
+    for index in range(hp.layers):
+        x = layers.Dense(hp.hidden_units, activation="relu", name=f"dense_{index}")(x)
+        if hp.dropout > 0:
+            x = layers.Dropout(hp.dropout, seed=hp.seed + index)(x)
+    if spec.task == CLASSIFICATION:
+        output = layers.Dense(len(spec.classes), activation="softmax", name="probabilities")(x)
+    else:
+        unit = ops.squeeze(layers.Dense(1, name="value")(x), -1)
+        output = unit * (spec.label_std or 1.0) + (spec.label_mean or 0.0)
+    return keras.Model(inputs=inputs, outputs=output, name="loopline")
+
+
+def compile_model(model: keras.Model, spec: FeatureSpec, hp: Hyperparameters, steps_per_execution: int) -> None:
+    """Loss and metrics for the task; regression is fit on the label scaled to unit variance."""
+    optimizer = keras.optimizers.Adam(learning_rate=hp.learning_rate)
+    if spec.task == CLASSIFICATION:
+        model.compile(optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                      steps_per_execution=steps_per_execution)
+    else:
+        scale = float(spec.label_std or 1.0)
+
+        def scaled_mse(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
+            return ops.mean(ops.square((y_true - y_pred) / scale))
+
+        model.compile(optimizer, loss=scaled_mse, metrics=[keras.metrics.RootMeanSquaredError(name="rmse")],
+                      steps_per_execution=steps_per_execution)
+
+
+def export(model: keras.Model, spec: FeatureSpec, path: Path) -> None:
+    """A SavedModel whose `serving_default` takes one (batch,) tensor per raw feature and returns
+    {"probabilities": (batch, classes)} or {"value": (batch,)}."""
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    signature = {
+        f.name: tf.TensorSpec((None,), tf.string if f.kind == CATEGORICAL else tf.float32, name=f.name)
+        for f in spec.features
+    }
+    key = "probabilities" if spec.task == CLASSIFICATION else "value"
+
+    def serve(features: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        return {key: model(features, training=False)}
+
+    archive.add_endpoint(name=SIGNATURE, fn=serve, input_signature=[signature])
+    archive.write_out(str(path), verbose=False)
