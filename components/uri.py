@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 import glob
 import os
+import shutil
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -120,3 +121,169 @@ def write_bytes(uri: str, data: bytes) -> None:
 def write_text(uri: str, text: str) -> None:
     """Write UTF-8 text whole (see write_bytes)."""
     write_bytes(uri, text.encode("utf-8"))
+
+
+# --- folders and trees (added for the model registry) ------------------------------------------
+
+
+def join(base: str, *parts: str) -> str:
+    """`base/part/...` for a local path or a gs:// URI (gs:// always joins with "/")."""
+    if is_gcs(base):
+        return "/".join([base.rstrip("/"), *(p.strip("/") for p in parts)])
+    return str(Path(base, *parts))
+
+
+def _gcs_prefix(uri: str) -> tuple[str, str]:
+    """("bucket", "a/b/") for `gs://bucket/a/b`: the listing prefix of a "folder" ("" at the top)."""
+    bucket_name, name = split_gcs(uri)
+    name = name.strip("/")
+    return bucket_name, f"{name}/" if name else ""
+
+
+def read_bytes_if_exists(uri: str) -> bytes | None:
+    """The content of a file or object, or None when it does not exist (one request on gs://)."""
+    if is_gcs(uri):
+        from google.api_core.exceptions import NotFound
+
+        bucket_name, name = split_gcs(uri)
+        try:
+            return gcs_client().bucket(bucket_name).blob(name).download_as_bytes()
+        except NotFound:
+            return None
+    try:
+        return Path(uri).read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def create_if_absent(uri: str, data: bytes) -> bool:
+    """Create a file or object whole, only if it does not exist yet; False (and nothing written) if it does.
+
+    Locally atomic (a temp file hard-linked into place). On gs:// an upload with
+    `if_generation_match=0`, which GCS makes atomic; a store that ignores that precondition
+    (gcp-storage-emulator does) gets only the existence check made just before.
+    """
+    if is_gcs(uri):
+        from google.api_core.exceptions import PreconditionFailed
+
+        bucket_name, name = split_gcs(uri)
+        blob = gcs_client().bucket(bucket_name).blob(name)
+        if blob.exists():
+            return False
+        try:
+            blob.upload_from_string(data, if_generation_match=0)
+        except PreconditionFailed:
+            return False
+        return True
+    path = Path(uri)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{os.urandom(4).hex()}")
+    tmp.write_bytes(data)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    except OSError:  # a filesystem without hard links: exclusive create (a reader may see it half written)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+    finally:
+        tmp.unlink()
+    return True
+
+
+def list_dirs(uri: str) -> list[str]:
+    """Names of the immediate subfolders of a folder (gs://: of the "/"-delimited prefixes), sorted; [] if none."""
+    if is_gcs(uri):
+        bucket_name, prefix = _gcs_prefix(uri)
+        blobs = gcs_client().list_blobs(bucket_name, prefix=prefix, delimiter="/")
+        for _ in blobs:  # prefixes fill in as the pages are read
+            pass
+        return sorted(p[len(prefix):].rstrip("/") for p in blobs.prefixes)
+    path = Path(uri)
+    return sorted(p.name for p in path.iterdir() if p.is_dir()) if path.is_dir() else []
+
+
+def list_files(uri: str, recursive: bool = False) -> list[str]:
+    """Every file under a folder (markers and hidden files too), as "/"-separated names relative to it, sorted."""
+    if is_gcs(uri):
+        bucket_name, prefix = _gcs_prefix(uri)
+        blobs = gcs_client().list_blobs(bucket_name, prefix=prefix, delimiter=None if recursive else "/")
+        return sorted(b.name[len(prefix):] for b in blobs if not b.name.endswith("/"))
+    path = Path(uri)
+    if not path.is_dir():
+        return []
+    found = path.rglob("*") if recursive else path.iterdir()
+    return sorted(p.relative_to(path).as_posix() for p in found if p.is_file())
+
+
+def delete(uri: str) -> None:
+    """Delete one file or object; nothing to do if it is absent."""
+    if is_gcs(uri):
+        from google.api_core.exceptions import NotFound
+
+        bucket_name, name = split_gcs(uri)
+        try:
+            gcs_client().bucket(bucket_name).blob(name).delete()
+        except NotFound:
+            pass
+        return
+    Path(uri).unlink(missing_ok=True)
+
+
+def delete_tree(uri: str, keep: tuple[str, ...] = ()) -> None:
+    """Delete everything under a folder except the top-level entries named in `keep`."""
+    if is_gcs(uri):
+        for name in list_files(uri, recursive=True):
+            if name.split("/", 1)[0] not in keep:
+                delete(join(uri, name))
+        return
+    path = Path(uri)
+    if not path.is_dir():
+        return
+    for child in path.iterdir():
+        if child.name in keep:
+            continue
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
+def upload_file(path: Path, uri: str) -> None:
+    """Copy one local file to a local path or gs:// object (not atomic: publish with a marker after it)."""
+    if is_gcs(uri):
+        bucket_name, name = split_gcs(uri)
+        gcs_client().bucket(bucket_name).blob(name).upload_from_filename(str(path))
+        return
+    target = Path(uri)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, target)
+
+
+def upload_tree(local_dir: Path, uri: str) -> list[str]:
+    """Copy every file under a local folder to the same relative names under a URI; returns those names."""
+    local_dir = Path(local_dir)
+    names = sorted(p.relative_to(local_dir).as_posix() for p in local_dir.rglob("*") if p.is_file())
+    for name in names:
+        upload_file(local_dir / name, join(uri, name))
+    return names
+
+
+def download_tree(uri: str, local_dir: Path, exclude: tuple[str, ...] = ()) -> list[str]:
+    """Copy every file under a URI folder into a local folder, except top-level names in `exclude`; returns the names."""
+    local_dir = Path(local_dir)
+    names = [n for n in list_files(uri, recursive=True) if n.split("/", 1)[0] not in exclude]
+    for name in names:
+        target = local_dir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        source = join(uri, name)
+        if is_gcs(source):
+            bucket_name, blob_name = split_gcs(source)
+            gcs_client().bucket(bucket_name).blob(blob_name).download_to_filename(str(target))
+        else:
+            shutil.copyfile(source, target)
+    return names

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Sequence
 
 from components import uri as uri_io
-from pipelines import generate
+from pipelines import generate, models_cli
 from pipelines.compiling import COMPILED_DIR, compile_all
 
 BUNDLED_DATA = Path(__file__).resolve().parents[1] / "data" / "penguins.csv"
@@ -93,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     comp.set_defaults(func=_compile)
 
     generate.add_parser(commands)
+    models_cli.add_parser(commands)
     return parser
 
 

@@ -1,0 +1,206 @@
+"""`loopline models list|show|promote|rollback|history`: read and change the model registry.
+
+Errors (a bad name, an unknown version or alias, nothing to roll back to, an unreachable
+registry) print one line on stderr and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import socket
+import sys
+from dataclasses import asdict
+from typing import Callable, Sequence
+
+from components import registry as reg
+from components.errors import LooplineInputError
+
+DEFAULT_REGISTRY = "out/registry"
+DEFAULT_METRIC = "accuracy"
+ERROR_EXIT = 2
+
+
+def cli_run_id() -> str:
+    """The run recorded for changes made from the command line: `cli:<user>@<host>`."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry / no login name (containers)
+        user = "unknown"
+    return f"cli:{user}@{socket.gethostname()}"
+
+
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    """Failures a user can act on: bad input, file system errors, storage/credential errors.
+
+    Google's error types only if a gs:// call already loaded them: importing google.api_core
+    just to name them prints a FutureWarning, and a local registry cannot raise them.
+    """
+    errors: list[type[BaseException]] = [LooplineInputError, OSError]
+    api, auth = sys.modules.get("google.api_core.exceptions"), sys.modules.get("google.auth.exceptions")
+    errors += [api.GoogleAPIError] if api else []
+    errors += [auth.GoogleAuthError] if auth else []
+    return tuple(errors)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows)]
+    lines = [header, *rows]
+    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines)
+
+
+def _short_time(iso: str) -> str:
+    """`2026-11-26T10:11:12.123456+00:00` -> `2026-11-26 10:11:12Z`."""
+    return iso[:19].replace("T", " ") + "Z" if len(iso) >= 19 else iso
+
+
+def _metric(info: dict, name: str) -> str:
+    value = (info.get("metrics") or {}).get(name) if isinstance(info.get("metrics"), dict) else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value:.4f}"
+    return "-" if value is None else str(value)
+
+
+def _pointing(aliases: dict[str, dict], number: int) -> list[str]:
+    return sorted(name for name, record in aliases.items() if record.get("version") == number)
+
+
+def _list(registry: reg.Registry, args: argparse.Namespace) -> int:
+    models = [reg.check_name(args.model, "model")] if args.model else registry.models()
+    rows = []
+    for model in models:
+        aliases = registry.aliases(model)
+        for version in registry.versions(model):
+            rows.append([model, str(version.number), _short_time(version.time), version.run,
+                         ",".join(_pointing(aliases, version.number)) or "-", _metric(version.info, args.metric)])
+    if not rows and args.model:
+        raise reg.RegistryError(f"model {args.model!r} has no versions in registry {registry.root}")
+    if not rows:
+        print(f"loopline: no models registered in {registry.root}")
+        return 0
+    print(_table(["MODEL", "VERSION", "TIME", "RUN", "ALIASES", args.metric.upper()], rows))
+    return 0
+
+
+def _resolve(registry: reg.Registry, model: str, which: str | None) -> reg.Version:
+    """A version by number, by alias, or (none given) production, else the newest."""
+    if which is None:
+        version = registry.alias(model, reg.PRODUCTION)
+        if version is None:
+            versions = registry.versions(model)
+            if not versions:
+                raise reg.RegistryError(f"model {model!r} has no versions in registry {registry.root}")
+            version = versions[-1]
+        return version
+    if which.isdigit():
+        return registry.version(model, int(which))
+    version = registry.alias(model, which)
+    if version is None:
+        raise reg.RegistryError(f"model {model!r} has no alias {which!r} (aliases: "
+                                f"{', '.join(sorted(registry.aliases(model))) or 'none'})")
+    return version
+
+
+def _show(registry: reg.Registry, args: argparse.Namespace) -> int:
+    version = _resolve(registry, args.model, args.version)
+    aliases = registry.aliases(args.model)
+    document = {
+        "registration": {**registry.registration(args.model, version.number), "uri": version.uri},
+        "aliases": aliases,
+        "points_here": _pointing(aliases, version.number),
+        "events": [asdict(e) for e in registry.events(args.model) if e.version in (version.number, None)],
+    }
+    print(json.dumps(document, indent=2, sort_keys=True))
+    return 0
+
+
+def _promote(registry: reg.Registry, args: argparse.Namespace) -> int:
+    before = registry.alias(args.model, reg.PRODUCTION)
+    registry.promote(args.model, args.version, args.run, args.reason)
+    previous = registry.alias(args.model, reg.PREVIOUS)
+    if before is not None and before.number == args.version:
+        print(f"loopline: {args.model} version {args.version} is already production (recorded)")
+    else:
+        print(f"loopline: {args.model} version {args.version} is production; previous: "
+              f"{previous.number if previous else 'none'}")
+    return 0
+
+
+def _rollback(registry: reg.Registry, args: argparse.Namespace) -> int:
+    before = registry.alias(args.model, reg.PRODUCTION)
+    restored = registry.rollback(args.model, args.run, args.reason)
+    previous = registry.alias(args.model, reg.PREVIOUS)
+    print(f"loopline: {args.model} rolled back from version {before.number if before else '?'} to version "
+          f"{restored.number}; previous: {previous.number if previous else 'none'}")
+    return 0
+
+
+def _history(registry: reg.Registry, args: argparse.Namespace) -> int:
+    events = registry.events(args.model)
+    if not events:
+        raise reg.RegistryError(f"model {args.model!r} has no events in registry {registry.root}")
+    rows = [[_short_time(e.time), e.event, "-" if e.version is None else str(e.version), e.run, e.reason,
+             json.dumps(e.details, sort_keys=True) if e.details else ""] for e in events]
+    print(_table(["TIME", "EVENT", "VERSION", "RUN", "REASON", "DETAILS"], rows))
+    return 0
+
+
+def _handler(action: Callable[[reg.Registry, argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return action(reg.Registry(args.registry), args)
+        except _expected_errors() as exc:
+            message = " ".join(str(exc).split()) or type(exc).__name__
+            print(f"loopline models: error: {message}", file=sys.stderr)
+            return ERROR_EXIT
+
+    return run
+
+
+def _version_number(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a version number: {text!r}")
+    return int(text)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``models`` subcommand (list, show, promote, rollback, history) to the ``loopline`` command."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--registry", default=DEFAULT_REGISTRY, metavar="URI",
+                        help=f"registry root: a local folder or gs://bucket/prefix (default {DEFAULT_REGISTRY})")
+    changes = argparse.ArgumentParser(add_help=False)
+    changes.add_argument("--reason", required=True, help="why (recorded in the audit log)")
+    changes.add_argument("--run", default=cli_run_id(), help="run recorded with the change (default: cli:<user>@<host>)")
+
+    models = subparsers.add_parser("models", help="list, inspect, promote and roll back registered models",
+                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    actions = models.add_subparsers(dest="models_command", required=True)
+
+    listing = actions.add_parser("list", parents=[common], help="registered versions with time, run, aliases, a metric")
+    listing.add_argument("--model", help="only this model")
+    listing.add_argument("--metric", default=DEFAULT_METRIC, help=f"metric column from info['metrics'] "
+                                                                  f"(default {DEFAULT_METRIC})")
+    listing.set_defaults(func=_handler(_list))
+
+    show = actions.add_parser("show", parents=[common],
+                              help="one version as JSON: registration, aliases, its audit events")
+    show.add_argument("model")
+    show.add_argument("version", nargs="?", metavar="VERSION|ALIAS",
+                      help="a version number or alias (default: production, else the newest)")
+    show.set_defaults(func=_handler(_show))
+
+    promote = actions.add_parser("promote", parents=[common, changes],
+                                 help="make a version production (the old production becomes previous)")
+    promote.add_argument("model")
+    promote.add_argument("version", type=_version_number)
+    promote.set_defaults(func=_handler(_promote))
+
+    rollback = actions.add_parser("rollback", parents=[common, changes],
+                                  help="make the previous production version production again")
+    rollback.add_argument("model")
+    rollback.set_defaults(func=_handler(_rollback))
+
+    history = actions.add_parser("history", parents=[common], help="the model's audit log, oldest first")
+    history.add_argument("model")
+    history.set_defaults(func=_handler(_history))
