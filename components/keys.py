@@ -16,3 +16,6 @@ SCHEMA_FILE = "schema.pbtxt"
 STATS_FILE = "{split}.stats.pb"
 ANOMALIES_FILE = "{split}.anomalies.pbtxt"
 DECISION_FILE = "decision.json"
+
+# evaluate outputs
+EVALUATION_FILE = "evaluation.json"

@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from components import uri as uri_io
 from pipelines import generate, models_cli
 from pipelines.compiling import COMPILED_DIR, compile_all
+
+if TYPE_CHECKING:
+    from pipelines.local_run import LocalRun
 
 BUNDLED_DATA = Path(__file__).resolve().parents[1] / "data" / "penguins.csv"
 
@@ -54,18 +57,89 @@ def _data_validation_arguments(args: argparse.Namespace) -> dict:
     }
 
 
-def _run(args: argparse.Namespace) -> int:
-    from pipelines.local_run import run_locally
+def _add_training_args(parser: argparse.ArgumentParser) -> None:
+    _add_data_validation_args(parser)
+    parser.add_argument("--registry", default="out/registry", help="model registry: a folder or gs:// URI")
+    parser.add_argument("--model-name", default="penguins")
+    parser.add_argument("--features", type=_names, default=[], help="comma-separated features (default: all)")
+    parser.add_argument("--exclude-features", type=_names, default=[])
+    parser.add_argument("--task", choices=["auto", "classification", "regression"], default="auto")
+    parser.add_argument("--hidden-units", type=int, default=16)
+    parser.add_argument("--hidden-layers", type=int, default=1)
+    parser.add_argument("--dropout", type=float, default=0.0)
+    parser.add_argument("--learning-rate", type=float, default=0.01)
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--patience", type=int, default=5, help="early-stopping patience (epochs)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--floor", type=_floor, action="append", default=[], metavar="min_METRIC=V|max_METRIC=V",
+                        help="an absolute limit the candidate must meet (repeatable)")
+    parser.add_argument("--tolerance", type=float, default=0.01, help="how much worse than production is allowed")
+    parser.add_argument("--slice-columns", type=_names, default=[], help="default: every categorical feature")
 
-    result = run_locally(args.pipeline, _data_validation_arguments(args), args.pipeline_root)
+
+def _names(text: str) -> list[str]:
+    return [n.strip() for n in text.split(",") if n.strip()]
+
+
+def _floor(text: str) -> tuple[str, float]:
+    key, _, value = text.partition("=")
+    try:
+        return key.strip(), float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected min_METRIC=NUMBER or max_METRIC=NUMBER, got {text!r}") from None
+
+
+def _training_arguments(args: argparse.Namespace) -> dict:
+    return {
+        **_data_validation_arguments(args),
+        "registry_uri": _absolute(args.registry),
+        "model_name": args.model_name,
+        "features": args.features,
+        "exclude_features": args.exclude_features,
+        "task": args.task,
+        "hidden_units": args.hidden_units,
+        "hidden_layers": args.hidden_layers,
+        "dropout": args.dropout,
+        "learning_rate": args.learning_rate,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "early_stopping_patience": args.patience,
+        "seed": args.seed,
+        "floors": dict(args.floor),
+        "tolerance": args.tolerance,
+        "slice_columns": args.slice_columns,
+    }
+
+
+ARGUMENTS = {"data-validation": _data_validation_arguments, "training": _training_arguments}
+
+
+def _print_summary(result: "LocalRun") -> None:
     print()
-    print(f"loopline: pipeline {args.pipeline} {'succeeded' if result.succeeded else 'FAILED'} "
+    print(f"loopline: pipeline {result.name} {'succeeded' if result.succeeded else 'FAILED'} "
           f"in {result.seconds:.1f} s; run folder: {result.run_dir}")
     if result.decision:
         verdict = "data OK" if result.decision["data_ok"] else "data NOT OK"
         print(f"loopline: {verdict}: {result.decision['reason']}")
+    if result.evaluation:
+        candidate = result.evaluation["candidate"]
+        shown = ", ".join(f"{k}={candidate[k]:.4f}" for k in ("accuracy", "macro_f1", "macro_roc_auc", "log_loss",
+                                                              "rmse", "mae", "r2") if candidate.get(k) is not None)
+        decision = result.evaluation["decision"]
+        print(f"loopline: metrics on {candidate['count']:,} eval rows: {shown}")
+        print(f"loopline: {'APPROVED' if decision['approved'] else 'NOT APPROVED'}: {decision['reason']}")
+    if result.registered:
+        print(f"loopline: registered version {result.registered['version']}: {result.registered['uri']}")
     for name, path in result.reports.items():
         print(f"loopline: {name}: {path}")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pipelines.local_run import run_locally
+
+    result = run_locally(args.pipeline, ARGUMENTS[args.pipeline](args), args.pipeline_root)
+    _print_summary(result)
     if not result.succeeded:
         print(f"loopline: {result.error}", file=sys.stderr)
         return 1
@@ -86,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run a pipeline locally with kfp.local")
     pipelines = run.add_subparsers(dest="pipeline", required=True)
     _add_data_validation_args(pipelines.add_parser("data-validation", help="ingest -> validate"))
+    _add_training_args(pipelines.add_parser("training", help="ingest -> validate -> train -> evaluate -> register"))
     run.set_defaults(func=_run)
 
     comp = commands.add_parser("compile", help="compile every pipeline to YAML")

@@ -8,6 +8,21 @@ from components.validate.component import validate
 NAME = "loopline-data-validation"
 
 
+def data_stage(
+    source: str,
+    label_column: str,
+    eval_fraction: float,
+    key_column: str,
+    validate_args: dict,
+) -> tuple[dsl.PipelineTask, dsl.PipelineTask]:
+    """Add ingest and validate to the pipeline being defined; returns both tasks for later steps."""
+    data = ingest(
+        source=source, label_column=label_column, eval_fraction=eval_fraction, key_column=key_column
+    ).set_display_name("ingest")
+    checked = validate(train=data.outputs["train"], eval=data.outputs["eval"], **validate_args)
+    return data, checked.set_display_name("validate")
+
+
 @dsl.pipeline(name=NAME, description="Ingest a CSV/Parquet source and validate it with TFDV.")
 def data_validation_pipeline(
     source: str,
@@ -25,12 +40,7 @@ def data_validation_pipeline(
     on_anomalies: str = "fail",
 ):
     """Split the source into train/eval Parquet, then statistics, schema, anomalies, skew and drift."""
-    data = ingest(
-        source=source, label_column=label_column, eval_fraction=eval_fraction, key_column=key_column
-    ).set_display_name("ingest")
-    validate(
-        train=data.outputs["train"],
-        eval=data.outputs["eval"],
+    data_stage(source, label_column, eval_fraction, key_column, dict(
         schema_uri=schema_uri,
         baseline_statistics_uri=baseline_statistics_uri,
         drift_categorical_threshold=drift_categorical_threshold,
@@ -40,4 +50,4 @@ def data_validation_pipeline(
         statistics_engine=statistics_engine,
         beam_pipeline_args=beam_pipeline_args,
         on_anomalies=on_anomalies,
-    ).set_display_name("validate")
+    ))

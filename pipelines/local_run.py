@@ -12,7 +12,7 @@ import re
 import shutil
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +31,15 @@ REPORT_SUFFIXES = {keys.REPORT_HTML: ".html", keys.REPORT_MARKDOWN: ".md"}
 class LocalRun:
     """The outcome of one local run: its folder, whether it succeeded, and the files to open."""
 
+    name: str
     run_dir: Path | None
     succeeded: bool
     error: str
     seconds: float
     reports: dict[str, Path] = field(default_factory=dict)
     decision: dict[str, Any] = field(default_factory=dict)
+    evaluation: dict[str, Any] = field(default_factory=dict)
+    registered: dict[str, Any] = field(default_factory=dict)
 
 
 def strip_ansi(text: str) -> str:
@@ -49,11 +52,9 @@ def _new_run_dir(pipeline_root: Path, before: set[Path]) -> Path | None:
     return max(created, key=lambda p: p.stat().st_mtime) if created else None
 
 
-def _collect(run_dir: Path | None) -> tuple[dict[str, Path], dict[str, Any]]:
+def _copy_reports(run_dir: Path) -> dict[str, Path]:
     """The run's reports, copied to `<task>-report.html|.md` in the run folder so a browser or
-    editor opens them (KFP names artifact files without a suffix), and the validate decision."""
-    if run_dir is None:
-        return {}, {}
+    editor opens them (KFP names artifact files without a suffix)."""
     reports = {}
     for artifact in sorted(run_dir.rglob("*")):
         suffix = REPORT_SUFFIXES.get(artifact.name)
@@ -61,9 +62,22 @@ def _collect(run_dir: Path | None) -> tuple[dict[str, Path], dict[str, Any]]:
             copy = run_dir / f"{artifact.parent.name}-report{suffix}"
             shutil.copyfile(artifact, copy)
             reports[copy.name] = copy
-    decisions = sorted(run_dir.rglob(keys.DECISION_FILE))
-    decision = json.loads(decisions[-1].read_text()) if decisions else {}
-    return reports, decision
+    return reports
+
+
+def _json(run_dir: Path, pattern: str) -> dict[str, Any]:
+    """The newest JSON file of that name under the run folder, or {}."""
+    found = sorted(run_dir.rglob(pattern))
+    return json.loads(found[-1].read_text()) if found else {}
+
+
+def _collect(run: LocalRun) -> LocalRun:
+    """Add what the run's tasks left: reports, the data decision, the evaluation, the registered version."""
+    if run.run_dir is None:
+        return run
+    registered = _json(run.run_dir / "register", "executor_output.json").get("parameterValues", {})
+    return replace(run, reports=_copy_reports(run.run_dir), decision=_json(run.run_dir, keys.DECISION_FILE),
+                   evaluation=_json(run.run_dir, keys.EVALUATION_FILE), registered=registered)
 
 
 def run_locally(name: str, arguments: dict[str, Any], pipeline_root: Path) -> LocalRun:
@@ -83,5 +97,4 @@ def run_locally(name: str, arguments: dict[str, Any], pipeline_root: Path) -> Lo
     except RuntimeError as err:
         error = strip_ansi(str(err))
     run_dir = _new_run_dir(pipeline_root, before)
-    reports, decision = _collect(run_dir)
-    return LocalRun(run_dir, not error, error, time.perf_counter() - start, reports, decision)
+    return _collect(LocalRun(name, run_dir, not error, error, time.perf_counter() - start))

@@ -1,0 +1,1 @@
+"""evaluate: classification and regression metrics, per-slice metrics, and the gate against production."""

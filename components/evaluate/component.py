@@ -1,0 +1,53 @@
+"""evaluate's KFP contract: candidate + eval data in; metrics, curves, slices, and the decision out."""
+
+from typing import NamedTuple
+
+from kfp import dsl
+
+from components._image import PIPELINE_IMAGE
+
+
+@dsl.component(base_image=PIPELINE_IMAGE, install_kfp_package=False)
+def evaluate(
+    model: dsl.Input[dsl.Model],
+    eval: dsl.Input[dsl.Dataset],
+    metrics: dsl.Output[dsl.Metrics],
+    classification_metrics: dsl.Output[dsl.ClassificationMetrics],
+    evaluation: dsl.Output[dsl.Artifact],
+    report_markdown: dsl.Output[dsl.Markdown],
+    registry_uri: str = "",
+    model_name: str = "",
+    floors: dict = {},
+    tolerance: float = 0.01,
+    slice_columns: list = [],
+) -> NamedTuple("EvaluateDecision", [("approved", bool), ("reason", str)]):
+    """The candidate, and the registry's production model, on the same eval rows; then the gate.
+
+    Approved when every floor holds ({"min_accuracy": 0.9}, {"max_rmse": 300}, ...) and the
+    candidate is not worse than production on the primary metric by more than `tolerance`.
+    Not approved is a recorded decision (`approved`, `reason`), not a failed run.
+    """
+    from collections import namedtuple
+    from pathlib import Path
+
+    from components.evaluate.executor import evaluate as run_evaluate
+    from components.keys import EVALUATION_FILE
+    from components.evaluate.executor import report_markdown as render
+    from components.evaluate.executor import roc_for_kfp
+
+    result = run_evaluate(Path(model.path), Path(eval.path), registry_uri, model_name, floors, tolerance,
+                          slice_columns)
+    for name, value in result.candidate.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            metrics.log_metric(name, value)
+    if result.classes:
+        classification_metrics.log_confusion_matrix(result.classes, result.candidate["confusion_matrix"])
+        roc = roc_for_kfp(result)
+        if roc:
+            classification_metrics.log_roc_curve(roc[1]["fpr"], roc[1]["tpr"], roc[1]["thresholds"])
+            classification_metrics.metadata["roc_class"] = roc[0]
+    Path(evaluation.path).mkdir(parents=True, exist_ok=True)
+    (Path(evaluation.path) / EVALUATION_FILE).write_text(result.to_json())
+    evaluation.metadata.update(approved=result.decision.approved, reason=result.decision.reason)
+    Path(report_markdown.path).write_text(render(result))
+    return namedtuple("EvaluateDecision", ["approved", "reason"])(result.decision.approved, result.decision.reason)

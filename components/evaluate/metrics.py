@@ -1,0 +1,327 @@
+"""Classification and regression metrics from labels and predictions, in plain numpy (no scikit-learn).
+
+Every value returned is a plain Python float, int, str, list, dict or None, so the dicts go straight
+to JSON and to KFP's `Metrics` / `ClassificationMetrics`. Definitions follow scikit-learn's where
+one exists; a metric the data cannot define is None (never NaN), and the dict's `notes` say why.
+Bad input (wrong shape, empty, NaN, probabilities that are not probabilities, labels out of range)
+raises `LooplineInputError`, a `ValueError` whose message names the problem.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+
+from components.errors import LooplineInputError
+
+CLASSIFICATION = "classification"
+REGRESSION = "regression"
+TASKS = (CLASSIFICATION, REGRESSION)
+
+LOG_LOSS_EPS = 1e-15
+SUM_TOLERANCE = 1e-3
+MAX_ROC_POINTS = 200
+# The ROC curve starts at (0, 0) with a threshold no score reaches. scikit-learn uses +inf there,
+# which KFP's ClassificationMetrics cannot store; probabilities are at most 1.0, so the next float up.
+ROC_START_THRESHOLD = math.nextafter(1.0, 2.0)
+
+
+# --- input checks -------------------------------------------------------------------------------
+
+
+def check_task(task: str) -> str:
+    """`task` if it is one loopline evaluates, else a ValueError naming the choices."""
+    if task not in TASKS:
+        raise LooplineInputError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
+    return task
+
+
+def _first(mask: np.ndarray) -> int:
+    return int(np.flatnonzero(mask)[0])
+
+
+def _float(value: Any) -> float:
+    """One element of an object array as a float, None and pandas' NA as NaN."""
+    if value is None or type(value).__name__ == "NAType":
+        return math.nan
+    return float(value)
+
+
+def _numbers(values: Any, name: str, ndim: int) -> np.ndarray:
+    """`values` as a finite, non-empty float array of `ndim` dimensions ((n, 1) counts as 1-D)."""
+    array = np.asarray(values)
+    if array.dtype.kind in "USM" or array.dtype.kind == "c":
+        raise LooplineInputError(f"{name} must be numeric, got dtype {array.dtype}")
+    try:
+        array = np.vectorize(_float, otypes=[float])(array) if array.dtype.kind == "O" else array.astype(float)
+    except (TypeError, ValueError) as err:
+        raise LooplineInputError(f"{name} must be numeric: {err}") from None
+    if ndim == 1 and array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.ndim != ndim:
+        raise LooplineInputError(f"{name} must be {ndim}-D, got shape {array.shape}")
+    if array.size == 0:
+        raise LooplineInputError(f"{name} is empty (shape {array.shape})")
+    nan = np.isnan(array).reshape(len(array), -1).any(axis=1)
+    if nan.any():
+        raise LooplineInputError(f"{name} has NaN in {int(nan.sum())} row(s), the first at row {_first(nan)}")
+    infinite = ~np.isfinite(array).reshape(len(array), -1).all(axis=1)
+    if infinite.any():
+        raise LooplineInputError(
+            f"{name} has infinite values in {int(infinite.sum())} row(s), the first at row {_first(infinite)}"
+        )
+    return array
+
+
+def _class_names(classes: Sequence[str]) -> list[str]:
+    names = [str(c) for c in classes]
+    if len(names) < 2:
+        raise LooplineInputError(f"classes must name at least 2 classes, got {names}")
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise LooplineInputError(f"classes must be unique, got duplicates {duplicates}")
+    return names
+
+
+def check_labels(values: Any, name: str, k: int) -> np.ndarray:
+    """Class indices 0..k-1 as a 1-D int array; strings, fractions, NaN and out-of-range values refused."""
+    if np.asarray(values).dtype.kind in "US":
+        raise LooplineInputError(
+            f"{name} must hold class indices 0..{k - 1}, got strings: map labels to their index in classes"
+        )
+    array = _numbers(values, name, ndim=1)
+    fractional = array != np.round(array)
+    if fractional.any():
+        i = _first(fractional)
+        raise LooplineInputError(f"{name} must hold class indices, got {array[i]!r} at row {i}")
+    outside = (array < 0) | (array >= k)
+    if outside.any():
+        bad = sorted({int(v) for v in array[outside]})[:5]
+        raise LooplineInputError(
+            f"{name} has {int(outside.sum())} label(s) outside 0..{k - 1} (one per class): {bad}"
+        )
+    return array.astype(np.int64)
+
+
+def check_classification(
+    y_true: Any, proba: Any, classes: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Checked (labels, probabilities, class names): proba is (n, k), rows in [0, 1] summing to 1."""
+    names = _class_names(classes)
+    k = len(names)
+    labels = check_labels(y_true, "y_true", k)
+    probs = _numbers(proba, "proba", ndim=2)
+    if probs.shape != (len(labels), k):
+        raise LooplineInputError(
+            f"proba has shape {probs.shape}, expected ({len(labels)}, {k}): "
+            "one row per y_true value, one column per class"
+        )
+    outside = (probs < 0) | (probs > 1)
+    if outside.any():
+        row, col = np.argwhere(outside)[0]
+        raise LooplineInputError(
+            f"proba must hold probabilities in [0, 1]: {int(outside.sum())} value(s) outside, "
+            f"e.g. {probs[row, col]!r} at row {row}, class {names[col]!r}"
+        )
+    sums = probs.sum(axis=1)
+    off = np.abs(sums - 1.0) > SUM_TOLERANCE
+    if off.any():
+        i = _first(off)
+        raise LooplineInputError(
+            f"proba rows must sum to 1 (within {SUM_TOLERANCE:g}): {int(off.sum())} row(s) do not, "
+            f"e.g. row {i} sums to {sums[i]:.6g}"
+        )
+    return labels, probs, names
+
+
+def check_regression(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Checked (truth, predictions): finite, non-empty, the same length ((n, 1) predictions allowed)."""
+    truth = _numbers(y_true, "y_true", ndim=1)
+    pred = _numbers(y_pred, "y_pred", ndim=1)
+    if truth.shape != pred.shape:
+        raise LooplineInputError(f"y_true has {len(truth)} rows but y_pred has {len(pred)}")
+    return truth, pred
+
+
+# --- classification -----------------------------------------------------------------------------
+
+
+def _mean(values: list[float]) -> float | None:
+    return float(np.mean(values)) if values else None
+
+
+def _quoted(names: list[str]) -> str:
+    return ", ".join(repr(n) for n in names)
+
+
+def _confusion(labels: np.ndarray, predicted: np.ndarray, k: int) -> np.ndarray:
+    """k x k counts, rows = true class, columns = predicted class."""
+    return np.bincount(labels * k + predicted, minlength=k * k).reshape(k, k)
+
+
+def _per_class_prf(confusion: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Precision, recall, F1 per class (0 where the denominator is 0, as scikit-learn), and which are defined.
+
+    A class with neither true rows nor predictions has no precision, recall or F1 at all: it is
+    marked undefined and left out of macro averages (a model is not penalised for a class the
+    data lacks and it never predicts). A class that is present but never predicted keeps precision 0.
+    """
+    tp = np.diag(confusion).astype(float)
+    support = confusion.sum(axis=1)
+    predicted = confusion.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(predicted > 0, tp / predicted, 0.0)
+        recall = np.where(support > 0, tp / support, 0.0)
+        both = precision + recall
+        f1 = np.where(both > 0, 2 * precision * recall / both, 0.0)
+    return precision, recall, f1, (support > 0) | (predicted > 0)
+
+
+def label_metrics(labels: np.ndarray, predicted: np.ndarray, k: int) -> dict[str, float | None]:
+    """Accuracy and macro precision/recall/F1 of checked class indices (used for whole sets and slices)."""
+    precision, recall, f1, defined = _per_class_prf(_confusion(labels, predicted, k))
+    return {
+        "accuracy": float(np.mean(labels == predicted)),
+        "macro_precision": _mean(precision[defined].tolist()),
+        "macro_recall": _mean(recall[defined].tolist()),
+        "macro_f1": _mean(f1[defined].tolist()),
+    }
+
+
+def _average_ranks(scores: np.ndarray) -> np.ndarray:
+    """1-based ranks, tied scores sharing the mean of the ranks they span (scipy's rankdata 'average')."""
+    _, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
+    last = np.cumsum(counts)
+    return (last - (counts - 1) / 2.0)[inverse]
+
+
+def _roc_auc(positive: np.ndarray, scores: np.ndarray) -> float:
+    """Exact one-vs-rest AUC: the Mann-Whitney U of the positives' ranks over n_pos * n_neg pairs.
+
+    Equals the share of (positive, negative) pairs the scores order correctly, a tie counting 1/2.
+    """
+    n_pos = int(positive.sum())
+    n_neg = len(positive) - n_pos
+    u = _average_ranks(scores)[positive].sum() - n_pos * (n_pos + 1) / 2.0
+    return float(u / (n_pos * n_neg))
+
+
+def _even_indices(n: int, most: int) -> np.ndarray:
+    """At most `most` of range(n), evenly spread, always the first and the last."""
+    if n <= most:
+        return np.arange(n)
+    return np.unique(np.round(np.linspace(0, n - 1, most)).astype(np.int64))
+
+
+def _roc_curve(positive: np.ndarray, scores: np.ndarray, max_points: int) -> dict[str, list[float]]:
+    """ROC points, one per distinct score (descending thresholds), from (0, 0) to (1, 1), at most max_points."""
+    order = np.argsort(-scores, kind="stable")
+    ordered = scores[order]
+    last_of_score = np.r_[np.flatnonzero(np.diff(ordered)), len(ordered) - 1]
+    tps = np.cumsum(positive[order])[last_of_score]
+    fps = last_of_score + 1 - tps
+    fpr = np.r_[0.0, fps / fps[-1]]
+    tpr = np.r_[0.0, tps / tps[-1]]
+    thresholds = np.r_[ROC_START_THRESHOLD, ordered[last_of_score]]
+    keep = _even_indices(len(fpr), max_points)
+    return {"fpr": fpr[keep].tolist(), "tpr": tpr[keep].tolist(), "thresholds": thresholds[keep].tolist()}
+
+
+def classification_metrics(
+    y_true: Any, proba: Any, classes: Sequence[str], *, max_roc_points: int = MAX_ROC_POINTS
+) -> dict[str, Any]:
+    """Metrics of predicted class probabilities against true class indices; binary is k = 2.
+
+    The predicted class is the most probable one (the first on a tie). Keys: count, classes,
+    accuracy, macro_precision, macro_recall, macro_f1, macro_roc_auc, log_loss, per_class (class
+    name -> precision, recall, f1, support, roc_auc), confusion_matrix (rows true, columns
+    predicted), roc_curves (class name -> fpr, tpr, thresholds; None where AUC is undefined),
+    macro_excluded and roc_auc_excluded (class names left out of those macros), notes.
+    """
+    labels, probs, names = check_classification(y_true, proba, classes)
+    if int(max_roc_points) < 2:
+        raise LooplineInputError(f"max_roc_points must be at least 2 (the curve's two ends), got {max_roc_points}")
+    n, k = probs.shape
+    predicted = probs.argmax(axis=1)
+    confusion = _confusion(labels, predicted, k)
+    precision, recall, f1, defined = _per_class_prf(confusion)
+    support = confusion.sum(axis=1)
+
+    per_class: dict[str, dict[str, Any]] = {}
+    curves: dict[str, dict[str, list[float]] | None] = {}
+    aucs: list[float] = []
+    for c, name in enumerate(names):
+        positive = labels == c
+        auc = None
+        curves[name] = None
+        if 0 < support[c] < n:
+            auc = _roc_auc(positive, probs[:, c])
+            aucs.append(auc)
+            curves[name] = _roc_curve(positive, probs[:, c], int(max_roc_points))
+        per_class[name] = {
+            "precision": float(precision[c]) if defined[c] else None,
+            "recall": float(recall[c]) if defined[c] else None,
+            "f1": float(f1[c]) if defined[c] else None,
+            "support": int(support[c]),
+            "roc_auc": auc,
+        }
+
+    macro_excluded = [name for c, name in enumerate(names) if not defined[c]]
+    absent = [name for c, name in enumerate(names) if support[c] == 0]
+    everywhere = [name for c, name in enumerate(names) if support[c] == n]
+    notes = []
+    if macro_excluded:
+        notes.append(
+            f"precision, recall and F1 undefined for {_quoted(macro_excluded)} (absent from y_true and "
+            "never predicted): left out of the macro averages"
+        )
+    if absent:
+        notes.append(f"ROC AUC undefined for {_quoted(absent)} (absent from y_true): left out of macro_roc_auc")
+    if everywhere:
+        notes.append(
+            f"ROC AUC undefined for {_quoted(everywhere)} (the class of every row, no negatives): "
+            "left out of macro_roc_auc"
+        )
+
+    p_true = probs[np.arange(n), labels]
+    return {
+        "count": int(n),
+        "classes": names,
+        **label_metrics(labels, predicted, k),
+        "macro_roc_auc": _mean(aucs),
+        "log_loss": float(-np.mean(np.log(np.clip(p_true, LOG_LOSS_EPS, 1.0)))),
+        "per_class": per_class,
+        "confusion_matrix": confusion.tolist(),
+        "roc_curves": curves,
+        "macro_excluded": macro_excluded,
+        "roc_auc_excluded": [name for c, name in enumerate(names) if not 0 < support[c] < n],
+        "notes": notes,
+    }
+
+
+# --- regression ---------------------------------------------------------------------------------
+
+
+def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, Any]:
+    """RMSE, MAE, R^2 and count of predictions against true values; R^2 is None when y_true is constant.
+
+    Keys: count, rmse, mae, r2, notes. "Constant" is tested exactly (min == max), not as a variance
+    of 0, which float rounding can miss (the mean of [0.1, 0.1, 0.1] is not 0.1).
+    """
+    truth, pred = check_regression(y_true, y_pred)
+    errors = pred - truth
+    notes = []
+    if truth.min() == truth.max():
+        r2 = None
+        notes.append(f"R^2 undefined: every y_true is {truth[0]:g} (no variance)")
+    else:
+        r2 = float(1.0 - np.sum(errors**2) / np.sum((truth - truth.mean()) ** 2))
+    return {
+        "count": int(len(truth)),
+        "rmse": float(np.sqrt(np.mean(errors**2))),
+        "mae": float(np.mean(np.abs(errors))),
+        "r2": r2,
+        "notes": notes,
+    }

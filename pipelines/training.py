@@ -1,0 +1,71 @@
+"""The training pipeline: ingest -> validate -> train -> evaluate -> register."""
+
+from kfp import dsl
+
+from components.evaluate.component import evaluate
+from components.register.component import register
+from components.train.component import train
+from pipelines.data_validation import data_stage
+
+NAME = "loopline-training"
+
+
+@dsl.pipeline(name=NAME, description="Validate data, train, evaluate against production, register.")
+def training_pipeline(
+    source: str,
+    registry_uri: str,
+    model_name: str = "penguins",
+    label_column: str = "species",
+    features: list = [],
+    exclude_features: list = [],
+    task: str = "auto",
+    eval_fraction: float = 0.2,
+    key_column: str = "",
+    schema_uri: str = "",
+    baseline_statistics_uri: str = "",
+    drift_categorical_threshold: float = 0.2,
+    drift_numeric_threshold: float = 0.2,
+    skew_categorical_threshold: float = 0.2,
+    skew_numeric_threshold: float = 0.2,
+    statistics_engine: str = "auto",
+    beam_pipeline_args: list = [],
+    on_anomalies: str = "fail",
+    hidden_units: int = 16,
+    hidden_layers: int = 1,
+    dropout: float = 0.0,
+    learning_rate: float = 0.01,
+    epochs: int = 20,
+    batch_size: int = 32,
+    early_stopping_patience: int = 5,
+    seed: int = 42,
+    floors: dict = {},
+    tolerance: float = 0.01,
+    slice_columns: list = [],
+):
+    """Anomalies stop the run before training when `on_anomalies` is "fail"; a candidate that is not
+    approved is still registered, with the reason, and never becomes production here."""
+    data, checked = data_stage(source, label_column, eval_fraction, key_column, dict(
+        schema_uri=schema_uri,
+        baseline_statistics_uri=baseline_statistics_uri,
+        drift_categorical_threshold=drift_categorical_threshold,
+        drift_numeric_threshold=drift_numeric_threshold,
+        skew_categorical_threshold=skew_categorical_threshold,
+        skew_numeric_threshold=skew_numeric_threshold,
+        statistics_engine=statistics_engine,
+        beam_pipeline_args=beam_pipeline_args,
+        on_anomalies=on_anomalies,
+    ))
+    trained = train(
+        train=data.outputs["train"], eval=data.outputs["eval"], schema=checked.outputs["schema"],
+        label_column=label_column, features=features, exclude_features=exclude_features, task=task,
+        hidden_units=hidden_units, hidden_layers=hidden_layers, dropout=dropout, learning_rate=learning_rate,
+        epochs=epochs, batch_size=batch_size, early_stopping_patience=early_stopping_patience, seed=seed,
+    ).set_display_name("train")
+    judged = evaluate(
+        model=trained.outputs["model"], eval=data.outputs["eval"], registry_uri=registry_uri,
+        model_name=model_name, floors=floors, tolerance=tolerance, slice_columns=slice_columns,
+    ).set_display_name("evaluate")
+    register(
+        model=trained.outputs["model"], evaluation=judged.outputs["evaluation"], registry_uri=registry_uri,
+        model_name=model_name,
+    ).set_display_name("register")
