@@ -17,7 +17,7 @@ SERVING_STAMP := .venv-serving/.loopline-stamp
 LOOPLINE := .venv/bin/loopline
 PYTEST_ARGS ?=
 
-.PHONY: help install lock run compile test bench bench-validate clean
+.PHONY: help install lock run compile test bench bench-validate bench-pipeline clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -29,13 +29,13 @@ $(CURDIR)/.tools/bin/uv:
 # The stamps are keyed on the lock files: install re-syncs only when a lock (or pyproject) changed.
 $(PIPELINE_STAMP): $(PIPELINE_LOCK) pyproject.toml | $(UV)
 	@test -x .venv/bin/python || $(UV) venv --quiet --python $(PYTHON) .venv
-	VIRTUAL_ENV=.venv $(UV) pip sync --quiet $(PIPELINE_LOCK)
+	VIRTUAL_ENV=.venv $(UV) pip sync --quiet --compile-bytecode $(PIPELINE_LOCK)
 	VIRTUAL_ENV=.venv $(UV) pip install --quiet --no-deps -e .
 	@touch $@
 
 $(SERVING_STAMP): $(SERVING_LOCK) | $(UV)
 	@test -x .venv-serving/bin/python || $(UV) venv --quiet --python $(PYTHON) .venv-serving
-	VIRTUAL_ENV=.venv-serving $(UV) pip sync --quiet $(SERVING_LOCK)
+	VIRTUAL_ENV=.venv-serving $(UV) pip sync --quiet --compile-bytecode $(SERVING_LOCK)
 	@touch $@
 
 install: $(PIPELINE_STAMP) $(SERVING_STAMP)  ## create/refresh .venv and .venv-serving from the lock files
@@ -55,10 +55,13 @@ test: install  ## every test (starts the GCS emulator itself); "no tests collect
 	  if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests: a failure, not a pass" >&2; fi; \
 	  exit $$status
 
-bench: bench-validate  ## every benchmark
+bench: bench-validate bench-pipeline  ## every benchmark
 
 bench-validate: install  ## validate throughput and memory at 100k, 1M, 5M rows
-	.venv/bin/python bench/bench_validate.py
+	cd bench && ../.venv/bin/python bench_validate.py
+
+bench-pipeline: install  ## the local training pipeline on penguins, 200k and 1M rows
+	cd bench && ../.venv/bin/python bench_pipeline.py
 
 clean:  ## remove environments and outputs
 	rm -rf .venv .venv-serving .tools out bench/out

@@ -24,6 +24,8 @@ import sys
 import time
 from pathlib import Path
 
+from memory import run_sampled
+
 OUT = Path(__file__).resolve().parent / "out"
 SIZES = (100_000, 1_000_000, 5_000_000)
 CASES = ("loopline", "beam", "tfdv-csv", "arrow")
@@ -74,46 +76,11 @@ def _data(rows: int) -> Path:
     return path
 
 
-def _tree(pid: int) -> list[int]:
-    """A process and all its descendants, from /proc."""
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        for task in Path(f"/proc/{current}/task").glob("*/children"):
-            try:
-                todo.extend(int(c) for c in task.read_text().split())
-            except OSError:
-                continue
-    return found
-
-
-def _tree_pss_mb(pid: int) -> float:
-    """Proportional set size of a process tree (shared pages counted once), in MB."""
-    total = 0
-    for member in _tree(pid):
-        try:
-            rollup = Path(f"/proc/{member}/smaps_rollup").read_text()
-        except OSError:
-            continue
-        total += next(int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:"))
-    return total / 1024
-
-
 def _child(case: str, path: Path) -> dict:
     """Run one case in a fresh process, sampling its tree's memory (forked workers included)."""
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, __file__, "--child", case, str(path)], stdout=subprocess.PIPE, text=True
-    )
-    peak = 0.0
-    while proc.poll() is None:
-        peak = max(peak, _tree_pss_mb(proc.pid))
-        time.sleep(0.05)
-    out = proc.stdout.read() if proc.stdout else ""
-    if proc.returncode:
-        raise RuntimeError(f"{case} on {path} failed with exit code {proc.returncode}")
-    figures = json.loads(out.strip().splitlines()[-1])
+    out, peak = run_sampled([sys.executable, __file__, "--child", case, str(path)])
+    figures = json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
     figures["process_s"] = time.perf_counter() - started
     figures["tree_pss_mb"] = peak
     return figures

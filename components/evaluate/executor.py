@@ -20,7 +20,7 @@ from components.evaluate.slices import slice_metrics, slices_markdown
 from components.inference import BundleModel
 from components.registry import Registry
 from components.train.data import label_array
-from components.validate.executor import parquet_files
+from components.datasets import parquet_files
 
 PRODUCTION = "production"
 HEADLINE = {CLASSIFICATION: ("accuracy", "macro_f1", "macro_roc_auc", "log_loss"), "regression": ("rmse", "mae", "r2")}

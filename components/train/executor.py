@@ -16,9 +16,10 @@ from components.provenance import code_version, environment_hash, utc_now
 from components.train.data import make_dataset
 from components.train.feature_spec import build_feature_spec, load_schema
 from components.train.model import Hyperparameters, build_model, compile_model, export
-from components.validate.executor import parquet_files
+from components.datasets import parquet_files
 
 STEPS_PER_EXECUTION = 32
+EVAL_BATCH = 1024
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,8 @@ def train(
     spec = build_feature_spec(load_schema(schema_path), train_files, label, features, exclude, task)
     log(f"train: {spec.task} of {label!r} from {len(spec.features)} features: {', '.join(spec.names)}")
     train_data, counts = make_dataset(train_files, spec, hp.batch_size, shuffle=True, seed=hp.seed)
-    eval_data, _ = make_dataset(eval_files, spec, hp.batch_size, shuffle=False, seed=hp.seed)
+    # Validation batches may be large: they only measure, so the training math is unchanged.
+    eval_data, _ = make_dataset(eval_files, spec, max(hp.batch_size, EVAL_BATCH), shuffle=False, seed=hp.seed)
     model = build_model(spec, hp)
     compile_model(model, spec, hp, STEPS_PER_EXECUTION)
     stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=hp.patience, restore_best_weights=True)

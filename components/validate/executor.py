@@ -10,6 +10,7 @@ from typing import Callable, Sequence
 from google.protobuf import text_format
 
 from components import keys
+from components.datasets import parquet_files
 from components.errors import DataValidationError, LooplineInputError
 from components.validate import checks, report
 from components.validate.statistics import generate_statistics
@@ -26,14 +27,6 @@ class ValidateOutputs:
     anomalies_dir: Path
     html_path: Path
     markdown_path: Path
-
-
-def parquet_files(dataset_dir: Path) -> list[str]:
-    """The Parquet files of an ingest Dataset folder, in name order."""
-    files = sorted(str(p) for p in Path(dataset_dir).glob("*.parquet"))
-    if not files:
-        raise LooplineInputError(f"no Parquet files in dataset {dataset_dir}")
-    return files
 
 
 def _write(outputs: ValidateOutputs, result: checks.ValidationResult) -> None:

@@ -11,6 +11,7 @@ from google.protobuf import json_format, text_format
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 
 from components import keys
+from components.datasets import parquet_files
 from components import uri as uri_io
 from components.errors import DataValidationError, LooplineInputError
 from components.validate import executor
@@ -59,7 +60,7 @@ def clean_run(profile, tmp_path_factory: pytest.TempPathFactory):
 
 def test_engines_give_the_same_statistics(profile, tmp_path: Path) -> None:
     data = _dataset(profile, tmp_path / "d", seed=3, problems=Problems(missing_rate=0.05), rows=3000)
-    files = executor.parquet_files(data)
+    files = parquet_files(data)
     in_memory = in_memory_statistics(files, batch_rows=700, workers=1)
     forked = in_memory_statistics(files, batch_rows=700, workers=2)
     beam = beam_statistics(files, batch_rows=700)
@@ -93,7 +94,7 @@ def _assert_same(a: object, b: object, where: str) -> None:
 
 def test_auto_engine_is_in_memory_locally_and_beam_for_a_remote_runner(clean_run) -> None:
     _, train, _, _ = clean_run
-    files = executor.parquet_files(train)
+    files = parquet_files(train)
     assert choose_engine("auto", files, []) == "in_memory"
     assert choose_engine("auto", files, ["--runner=DataflowRunner", "--project=p"]) == "beam"
     assert choose_engine("beam", files, []) == "beam"
