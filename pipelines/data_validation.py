@@ -8,18 +8,23 @@ from components.validate.component import validate
 NAME = "loopline-data-validation"
 
 
-def data_stage(
-    source: str,
-    label_column: str,
-    eval_fraction: float,
-    key_column: str,
-    validate_args: dict,
-) -> tuple[dsl.PipelineTask, dsl.PipelineTask]:
-    """Add ingest and validate to the pipeline being defined; returns both tasks for later steps."""
+# validate's parameters, which every pipeline that starts with the data stage exposes as its own.
+VALIDATE_PARAMETERS = (
+    "schema_uri", "baseline_statistics_uri", "drift_categorical_threshold", "drift_numeric_threshold",
+    "skew_categorical_threshold", "skew_numeric_threshold", "statistics_engine", "beam_pipeline_args",
+    "on_anomalies",
+)
+
+
+def data_stage(parameters: dict) -> tuple[dsl.PipelineTask, dsl.PipelineTask]:
+    """Add ingest and validate to the pipeline being defined, wired to its parameters (its `locals()`);
+    returns both tasks for later steps."""
     data = ingest(
-        source=source, label_column=label_column, eval_fraction=eval_fraction, key_column=key_column
+        source=parameters["source"], label_column=parameters["label_column"],
+        eval_fraction=parameters["eval_fraction"], key_column=parameters["key_column"],
     ).set_display_name("ingest")
-    checked = validate(train=data.outputs["train"], eval=data.outputs["eval"], **validate_args)
+    checked = validate(train=data.outputs["train"], eval=data.outputs["eval"],
+                       **{name: parameters[name] for name in VALIDATE_PARAMETERS})
     return data, checked.set_display_name("validate")
 
 
@@ -40,14 +45,4 @@ def data_validation_pipeline(
     on_anomalies: str = "fail",
 ):
     """Split the source into train/eval Parquet, then statistics, schema, anomalies, skew and drift."""
-    data_stage(source, label_column, eval_fraction, key_column, dict(
-        schema_uri=schema_uri,
-        baseline_statistics_uri=baseline_statistics_uri,
-        drift_categorical_threshold=drift_categorical_threshold,
-        drift_numeric_threshold=drift_numeric_threshold,
-        skew_categorical_threshold=skew_categorical_threshold,
-        skew_numeric_threshold=skew_numeric_threshold,
-        statistics_engine=statistics_engine,
-        beam_pipeline_args=beam_pipeline_args,
-        on_anomalies=on_anomalies,
-    ))
+    data_stage(locals())

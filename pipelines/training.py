@@ -44,17 +44,7 @@ def training_pipeline(
 ):
     """Anomalies stop the run before training when `on_anomalies` is "fail"; a candidate that is not
     approved is still registered, with the reason, and never becomes production here."""
-    data, checked = data_stage(source, label_column, eval_fraction, key_column, dict(
-        schema_uri=schema_uri,
-        baseline_statistics_uri=baseline_statistics_uri,
-        drift_categorical_threshold=drift_categorical_threshold,
-        drift_numeric_threshold=drift_numeric_threshold,
-        skew_categorical_threshold=skew_categorical_threshold,
-        skew_numeric_threshold=skew_numeric_threshold,
-        statistics_engine=statistics_engine,
-        beam_pipeline_args=beam_pipeline_args,
-        on_anomalies=on_anomalies,
-    ))
+    data, checked = data_stage(locals())
     trained = train(
         train=data.outputs["train"], eval=data.outputs["eval"], schema=checked.outputs["schema"],
         label_column=label_column, features=features, exclude_features=exclude_features, task=task,
