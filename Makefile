@@ -33,9 +33,11 @@ $(PIPELINE_STAMP): $(PIPELINE_LOCK) pyproject.toml | $(UV)
 	VIRTUAL_ENV=.venv $(UV) pip install --quiet --no-deps -e .
 	@touch $@
 
-$(SERVING_STAMP): $(SERVING_LOCK) | $(UV)
+# The serving env also holds this project (for components.bundle/uri) and the predictor package.
+$(SERVING_STAMP): $(SERVING_LOCK) pyproject.toml kserve/pyproject.toml | $(UV)
 	@test -x .venv-serving/bin/python || $(UV) venv --quiet --python $(PYTHON) .venv-serving
 	VIRTUAL_ENV=.venv-serving $(UV) pip sync --quiet --compile-bytecode $(SERVING_LOCK)
+	VIRTUAL_ENV=.venv-serving $(UV) pip install --quiet --no-deps -e . -e kserve
 	@touch $@
 
 install: $(PIPELINE_STAMP) $(SERVING_STAMP)  ## create/refresh .venv and .venv-serving from the lock files

@@ -91,3 +91,15 @@ def penguins_splits(tmp_path_factory: pytest.TempPathFactory, penguins_csv: Path
              ValidateOutputs(out / "statistics", out / "schema", out / "anomalies", out / "r.html", out / "r.md"),
              log=lambda _: None)
     return {"train": root / "train", "eval": root / "eval", "schema": out / "schema" / keys.SCHEMA_FILE, "root": root}
+
+
+@pytest.fixture(scope="session")
+def penguins_bundle(penguins_splits: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model bundle trained briefly on the penguins splits (shared by serving tests)."""
+    from components.train.executor import train
+    from components.train.model import Hyperparameters
+
+    bundle = tmp_path_factory.mktemp("bundle") / "penguins"
+    train(penguins_splits["train"], penguins_splits["eval"], penguins_splits["schema"], bundle, "species",
+          hp=Hyperparameters(epochs=8, patience=8), log=lambda _: None)
+    return bundle

@@ -1,0 +1,100 @@
+"""The loopline predictor: a `kserve.Model` serving one model bundle over V1 and V2.
+
+Lifecycle as in KServe: the constructor only stores state; `load()` fetches the bundle (local or
+gs://) and loads its SavedModel; `preprocess` checks the request against feature_spec.json (a bad
+request is `InvalidInput`, HTTP 400, naming the field); `predict` calls the SavedModel's concrete
+signature in a worker thread, so the event loop keeps serving; `postprocess` shapes the answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+import kserve
+import numpy as np
+import tensorflow as tf
+from kserve.errors import InferenceError, InvalidInput
+from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
+
+from components import uri as uri_io
+from components.bundle import SAVED_MODEL_DIR, SIGNATURE, read_bundle
+from loopline_predictor.payload import RequestError, decode_v1, decode_v2, encode_v1, v2_metadata, v2_outputs
+
+V1, V2 = "v1", "v2"
+OUTPUT_KEYS = ("probabilities", "value")
+
+
+class LooplineModel(kserve.Model):
+    """Serves a loopline model bundle; requests are checked against its feature spec first."""
+
+    def __init__(self, name: str, bundle_uri: str, max_batch_size: int = 1024) -> None:
+        super().__init__(name)
+        self.bundle_uri = bundle_uri
+        self.max_batch_size = max_batch_size
+        self.spec = None
+        self.metadata: dict[str, Any] = {}
+        self._serve = None
+        self._tmp: tempfile.TemporaryDirectory | None = None
+        self.ready = False
+
+    def load(self) -> bool:
+        """Fetch the bundle (a gs:// one into a temp folder) and load its serving signature."""
+        local = Path(self.bundle_uri)
+        if uri_io.is_gcs(self.bundle_uri):
+            self._tmp = tempfile.TemporaryDirectory(prefix=f"loopline-{self.name}-")
+            local = Path(self._tmp.name) / "bundle"
+            uri_io.download_tree(self.bundle_uri, local)
+        self.spec, self.metadata = read_bundle(local)
+        self._serve = tf.saved_model.load(str(local / SAVED_MODEL_DIR)).signatures[SIGNATURE]
+        self.ready = True
+        return self.ready
+
+    async def preprocess(self, payload: dict | InferRequest, headers: dict[str, str] | None = None
+                         ) -> tuple[str, dict[str, np.ndarray]]:
+        """Check and decode a V1 body or a V2 InferRequest into one array per feature."""
+        try:
+            if isinstance(payload, InferRequest):
+                # Binary-encoded V2 inputs leave `data` empty; their values are in as_numpy().
+                inputs = [{"name": i.name, "shape": list(i.shape), "datatype": i.datatype,
+                           "data": i.as_numpy() if i.data is None else i.data} for i in payload.inputs]
+                return V2, decode_v2(inputs, self.spec, self.max_batch_size)
+            return V1, decode_v1(payload, self.spec, self.max_batch_size)
+        except RequestError as err:
+            raise InvalidInput(str(err)) from err
+
+    def _call(self, columns: dict[str, np.ndarray]) -> np.ndarray:
+        outputs = self._serve(**{name: tf.constant(values) for name, values in columns.items()})
+        key = next(k for k in OUTPUT_KEYS if k in outputs)
+        return outputs[key].numpy()
+
+    async def predict(self, payload: tuple[str, dict[str, np.ndarray]], headers: dict[str, str] | None = None
+                      ) -> tuple[str, np.ndarray]:
+        """Run the signature off the event loop; a failure inside the model is an InferenceError (500)."""
+        protocol, columns = payload
+        try:
+            return protocol, await asyncio.to_thread(self._call, columns)
+        except (tf.errors.OpError, ValueError, TypeError) as err:
+            raise InferenceError(f"{type(err).__name__}: {err}") from err
+
+    async def postprocess(self, result: tuple[str, np.ndarray], headers: dict[str, str] | None = None,
+                          response_headers: dict[str, str] | None = None) -> dict | InferResponse:
+        """V1: {"predictions": [...]}; V2: an InferResponse with label/probabilities (or value)."""
+        protocol, outputs = result
+        if protocol == V1:
+            return encode_v1(outputs, self.spec)
+        return InferResponse(
+            response_id=str(uuid.uuid4()), model_name=self.name,
+            infer_outputs=[InferOutput(**output) for output in v2_outputs(outputs, self.spec)],
+        )
+
+    def get_input_types(self) -> list[dict]:
+        """V2 metadata inputs, from the feature spec."""
+        return v2_metadata(self.spec, self.name, [])["inputs"]
+
+    def get_output_types(self) -> list[dict]:
+        """V2 metadata outputs, from the feature spec."""
+        return v2_metadata(self.spec, self.name, [])["outputs"]
