@@ -17,7 +17,7 @@ SERVING_STAMP := .venv-serving/.loopline-stamp
 LOOPLINE := .venv/bin/loopline
 PYTEST_ARGS ?=
 
-.PHONY: help install lock run compile test bench bench-validate bench-pipeline clean
+.PHONY: help install lock run serve compile test bench bench-validate bench-pipeline clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -46,8 +46,12 @@ lock: | $(UV)  ## re-resolve both lock files from their .in files
 	$(UV) pip compile --quiet --python-version 3.11 --python-platform x86_64-manylinux_2_36 requirements/pipeline.in -o $(PIPELINE_LOCK)
 	$(UV) pip compile --quiet --python-version 3.11 --python-platform x86_64-manylinux_2_36 kserve/requirements.in -o $(SERVING_LOCK)
 
-run: install  ## the main job on the bundled penguins data, locally (kfp.local)
+run: install  ## the main job: train/evaluate/deploy on the bundled data (kfp.local), then served predictions
 	$(LOOPLINE) run training --floor min_accuracy=0.9
+	$(LOOPLINE) serve --smoke
+
+serve: install  ## the local predictor in the foreground on out/models (the deployed production models)
+	$(LOOPLINE) serve
 
 compile: install  ## compile every pipeline to pipelines/compiled/
 	$(LOOPLINE) compile

@@ -1,4 +1,4 @@
-"""Benchmark: the local training pipeline (ingest -> register) end to end; prints a table (not a test).
+"""Benchmark: the local training pipeline (ingest -> deploy) end to end; prints a table (not a test).
 
 Same math as the TFX reference in issue 3: the four numeric measurements -> species, one Dense(16)
 hidden layer, 20 epochs (no early stop), batch size 32. Per step: wall time from kfp.local's own
@@ -23,7 +23,7 @@ from memory import run_sampled
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
-STEPS = ("ingest", "validate", "train", "evaluate", "register")
+STEPS = ("ingest", "validate", "train", "evaluate", "infra_validate", "register", "deploy")
 MODULES = {step: f"components.{step}.executor" for step in STEPS}
 FEATURES = "bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g"
 TASK_START = re.compile(r"^(\d\d:\d\d:\d\d\.\d+) - INFO - Executing task '(\w+)'")
@@ -71,7 +71,7 @@ def _run(source: Path) -> tuple[float, dict[str, float], float]:
             sys.executable, "-m", "pipelines.cli", "run", "training", "--source", str(source),
             "--features", FEATURES, "--epochs", "20", "--batch-size", "32", "--patience", "20",
             "--hidden-units", "16", "--hidden-layers", "1", "--on-anomalies", "continue",
-            "--pipeline-root", f"{tmp}/root", "--registry", f"{tmp}/registry",
+            "--pipeline-root", f"{tmp}/root", "--registry", f"{tmp}/registry", "--model-repository", f"{tmp}/models",
         ])
         return time.perf_counter() - started, _step_seconds(log), peak
 

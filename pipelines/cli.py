@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from components import uri as uri_io
-from pipelines import generate, models_cli
+from pipelines import generate, models_cli, serve_cli
 from pipelines.compiling import COMPILED_DIR, compile_all
 
 if TYPE_CHECKING:
@@ -76,6 +76,9 @@ def _add_training_args(parser: argparse.ArgumentParser) -> None:
                         help="an absolute limit the candidate must meet (repeatable)")
     parser.add_argument("--tolerance", type=float, default=0.01, help="how much worse than production is allowed")
     parser.add_argument("--slice-columns", type=_names, default=[], help="default: every categorical feature")
+    parser.add_argument("--golden-rows", type=int, default=16, help="eval rows infra validation sends")
+    parser.add_argument("--model-repository", default="out/models", help="where deploy places production bundles")
+    parser.add_argument("--server-url", default="", help="a running local predictor to ask to load the new version")
 
 
 def _names(text: str) -> list[str]:
@@ -109,6 +112,9 @@ def _training_arguments(args: argparse.Namespace) -> dict:
         "floors": dict(args.floor),
         "tolerance": args.tolerance,
         "slice_columns": args.slice_columns,
+        "golden_rows": args.golden_rows,
+        "model_repository": _absolute(args.model_repository),
+        "server_url": args.server_url,
     }
 
 
@@ -131,6 +137,9 @@ def _print_summary(result: "LocalRun") -> None:
         print(f"loopline: {'APPROVED' if decision['approved'] else 'NOT APPROVED'}: {decision['reason']}")
     if result.registered:
         print(f"loopline: registered version {result.registered['version']}: {result.registered['uri']}")
+    if result.deployment:
+        print(f"loopline: {'DEPLOYED' if result.deployment['deployed'] else 'NOT DEPLOYED'}: "
+              f"{result.deployment['reason']}")
     for name, path in result.reports.items():
         print(f"loopline: {name}: {path}")
 
@@ -169,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     generate.add_parser(commands)
     models_cli.add_parser(commands)
+    serve_cli.add_parser(commands)
     return parser
 
 

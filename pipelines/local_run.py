@@ -19,8 +19,10 @@ from typing import Any
 from kfp import local
 
 from components import keys
+from components.serving import SERVING_PYTHON_ENV
 from pipelines.registry import PIPELINES
 
+SERVING_PYTHON = Path(__file__).resolve().parents[1] / ".venv-serving" / "bin" / "python"
 # kfp.local colours task names in its messages; the summary is plain text.
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # Report artifacts a run leaves, by artifact name, and the suffix their openable copy gets.
@@ -40,6 +42,7 @@ class LocalRun:
     decision: dict[str, Any] = field(default_factory=dict)
     evaluation: dict[str, Any] = field(default_factory=dict)
     registered: dict[str, Any] = field(default_factory=dict)
+    deployment: dict[str, Any] = field(default_factory=dict)
 
 
 def strip_ansi(text: str) -> str:
@@ -75,9 +78,11 @@ def _collect(run: LocalRun) -> LocalRun:
     """Add what the run's tasks left: reports, the data decision, the evaluation, the registered version."""
     if run.run_dir is None:
         return run
-    registered = _json(run.run_dir / "register", "executor_output.json").get("parameterValues", {})
+    outputs = {task: _json(run.run_dir / task, "executor_output.json").get("parameterValues", {})
+               for task in ("register", "deploy")}
     return replace(run, reports=_copy_reports(run.run_dir), decision=_json(run.run_dir, keys.DECISION_FILE),
-                   evaluation=_json(run.run_dir, keys.EVALUATION_FILE), registered=registered)
+                   evaluation=_json(run.run_dir, keys.EVALUATION_FILE), registered=outputs["register"],
+                   deployment=outputs["deploy"])
 
 
 def run_locally(name: str, arguments: dict[str, Any], pipeline_root: Path) -> LocalRun:
@@ -85,6 +90,8 @@ def run_locally(name: str, arguments: dict[str, Any], pipeline_root: Path) -> Lo
     pipeline_root = pipeline_root.resolve()
     pipeline_root.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if SERVING_PYTHON.exists():  # the infra-validate step starts the predictor from the serving env
+        os.environ.setdefault(SERVING_PYTHON_ENV, str(SERVING_PYTHON))
     # Our base image is not named "python", so kfp.local warns that the task may need a container;
     # here that is intended: the .venv is the image's environment (same lock file).
     warnings.filterwarnings("ignore", message=".*custom or non-Python base image.*")

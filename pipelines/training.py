@@ -1,8 +1,10 @@
-"""The training pipeline: ingest -> validate -> train -> evaluate -> register."""
+"""The training pipeline: ingest -> validate -> train -> evaluate + infra-validate -> register -> deploy."""
 
 from kfp import dsl
 
+from components.deploy.component import deploy
 from components.evaluate.component import evaluate
+from components.infra_validate.component import infra_validate
 from components.register.component import register
 from components.train.component import train
 from pipelines.data_validation import data_stage
@@ -10,7 +12,7 @@ from pipelines.data_validation import data_stage
 NAME = "loopline-training"
 
 
-@dsl.pipeline(name=NAME, description="Validate data, train, evaluate against production, register.")
+@dsl.pipeline(name=NAME, description="Validate data, train, evaluate against production, register, deploy.")
 def training_pipeline(
     source: str,
     registry_uri: str,
@@ -41,9 +43,12 @@ def training_pipeline(
     floors: dict = {},
     tolerance: float = 0.01,
     slice_columns: list = [],
+    golden_rows: int = 16,
+    model_repository: str = "",
+    server_url: str = "",
 ):
-    """Anomalies stop the run before training when `on_anomalies` is "fail"; a candidate that is not
-    approved is still registered, with the reason, and never becomes production here."""
+    """Anomalies stop the run before training when `on_anomalies` is "fail". Every candidate is
+    registered with its evaluation; only an approved, infra-validated one becomes production."""
     data, checked = data_stage(locals())
     trained = train(
         train=data.outputs["train"], eval=data.outputs["eval"], schema=checked.outputs["schema"],
@@ -55,7 +60,15 @@ def training_pipeline(
         model=trained.outputs["model"], eval=data.outputs["eval"], registry_uri=registry_uri,
         model_name=model_name, floors=floors, tolerance=tolerance, slice_columns=slice_columns,
     ).set_display_name("evaluate")
-    register(
+    served = infra_validate(model=trained.outputs["model"], eval=data.outputs["eval"],
+                            golden_rows=golden_rows).set_display_name("infra-validate")
+    registered = register(
         model=trained.outputs["model"], evaluation=judged.outputs["evaluation"], registry_uri=registry_uri,
         model_name=model_name,
     ).set_display_name("register")
+    deploy(
+        registry_uri=registry_uri, model_name=model_name, version=registered.outputs["version"],
+        approved=judged.outputs["approved"], approval_reason=judged.outputs["reason"],
+        infra_ok=served.outputs["infra_ok"], infra_reason=served.outputs["reason"],
+        model_repository=model_repository, server_url=server_url,
+    ).set_display_name("deploy")

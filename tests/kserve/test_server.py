@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
 from components.inference import BundleModel
+from components.serving import LocalServer, call
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVING_PYTHON = ROOT / ".venv-serving" / "bin" / "python"
@@ -25,51 +22,11 @@ MAX_BATCH = 8
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _call(url: str, body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
-    """POST (or GET without a body); returns the status and the decoded JSON answer."""
-    data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"null")
-
-
 @pytest.fixture(scope="module")
-def server(penguins_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server(penguins_bundle: Path) -> Iterator[str]:
     """`python -m loopline_predictor` from .venv-serving on free loopback ports; yields its base URL."""
-    http_port, grpc_port = _free_port(), _free_port()
-    log = tmp_path_factory.mktemp("server") / "server.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [str(SERVING_PYTHON), "-m", "loopline_predictor", "--model_dir", str(penguins_bundle),
-             "--model_name", "penguins", "--http_port", str(http_port), "--grpc_port", str(grpc_port),
-             "--max_batch_size", str(MAX_BATCH)],
-            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-        )
-    url = f"http://127.0.0.1:{http_port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert proc.poll() is None, f"predictor exited: {log.read_text()[-3000:]}"
-            try:
-                if _call(f"{url}/v2/health/ready")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, f"predictor not ready in 180 s: {log.read_text()[-3000:]}"
-            time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with LocalServer(penguins_bundle, "penguins", max_batch_size=MAX_BATCH, python=str(SERVING_PYTHON)) as running:
+        yield running.url
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +42,7 @@ def _expected(bundle: Path, rows: list[dict]) -> np.ndarray:
 
 
 def test_v1_predict_matches_the_model(server: str, penguins_bundle: Path, eval_rows: list[dict]) -> None:
-    status, answer = _call(f"{server}/v1/models/penguins:predict", {"instances": eval_rows})
+    status, answer = call(f"{server}/v1/models/penguins:predict", {"instances": eval_rows})
     assert status == 200, answer
     expected = _expected(penguins_bundle, eval_rows)
     classes = ["Adelie", "Chinstrap", "Gentoo"]
@@ -97,10 +54,10 @@ def test_v1_predict_matches_the_model(server: str, penguins_bundle: Path, eval_r
 
 def test_v1_accepts_lists_in_feature_order(server: str, penguins_bundle: Path, eval_rows: list[dict]) -> None:
     names = BundleModel(penguins_bundle).spec.names
-    status, answer = _call(f"{server}/v1/models/penguins:predict",
+    status, answer = call(f"{server}/v1/models/penguins:predict",
                            {"instances": [[row[n] for n in names] for row in eval_rows[:2]]})
     assert status == 200, answer
-    _, by_name = _call(f"{server}/v1/models/penguins:predict", {"instances": eval_rows[:2]})
+    _, by_name = call(f"{server}/v1/models/penguins:predict", {"instances": eval_rows[:2]})
     assert answer == by_name
 
 
@@ -113,22 +70,22 @@ def test_v2_infer_and_metadata(server: str, penguins_bundle: Path, eval_rows: li
          "data": [str(r[f.name]) if f.kind == "categorical" else float(r[f.name]) for r in rows]}
         for f in spec.features
     ]
-    status, answer = _call(f"{server}/v2/models/penguins/infer", {"inputs": inputs})
+    status, answer = call(f"{server}/v2/models/penguins/infer", {"inputs": inputs})
     assert status == 200, answer
     outputs = {o["name"]: o for o in answer["outputs"]}
     probabilities = np.array(outputs["probabilities"]["data"]).reshape(outputs["probabilities"]["shape"])
     np.testing.assert_allclose(probabilities, _expected(penguins_bundle, rows), atol=1e-5)
     assert outputs["label"]["data"] == [spec.classes[i] for i in probabilities.argmax(axis=1)]
-    status, metadata = _call(f"{server}/v2/models/penguins")
+    status, metadata = call(f"{server}/v2/models/penguins")
     assert status == 200
     assert {i["name"]: i["datatype"] for i in metadata["inputs"]} == {
         f.name: "BYTES" if f.kind == "categorical" else "FP32" for f in spec.features}
 
 
 def test_health_endpoints(server: str) -> None:
-    assert _call(f"{server}/v2/health/live")[0] == 200
-    assert _call(f"{server}/v2/models/penguins/ready")[0] == 200
-    assert _call(f"{server}/v1/models/penguins")[0] == 200
+    assert call(f"{server}/v2/health/live")[0] == 200
+    assert call(f"{server}/v2/models/penguins/ready")[0] == 200
+    assert call(f"{server}/v1/models/penguins")[0] == 200
 
 
 @pytest.mark.parametrize(
@@ -145,19 +102,19 @@ def test_health_endpoints(server: str) -> None:
 def test_bad_requests_get_400_naming_the_problem_and_serving_goes_on(
     server: str, eval_rows: list[dict], change, words: list[str]
 ) -> None:
-    status, answer = _call(f"{server}/v1/models/penguins:predict", {"instances": change(eval_rows)})
+    status, answer = call(f"{server}/v1/models/penguins:predict", {"instances": change(eval_rows)})
     assert status == 400, answer
     message = json.dumps(answer)
     assert all(w in message for w in words), message
-    assert _call(f"{server}/v1/models/penguins:predict", {"instances": eval_rows[:1]})[0] == 200
+    assert call(f"{server}/v1/models/penguins:predict", {"instances": eval_rows[:1]})[0] == 200
 
 
 def test_malformed_json_and_non_finite_numbers_are_400(server: str, eval_rows: list[dict]) -> None:
-    assert _call(f"{server}/v1/models/penguins:predict", raw=b'{"instances": [')[0] == 400
+    assert call(f"{server}/v1/models/penguins:predict", raw=b'{"instances": [')[0] == 400
     body = json.dumps({"instances": [{**eval_rows[0], "body_mass_g": float("inf")}]}).encode()
-    status, answer = _call(f"{server}/v1/models/penguins:predict", raw=body)
+    status, answer = call(f"{server}/v1/models/penguins:predict", raw=body)
     assert status == 400, answer
-    assert _call(f"{server}/v1/models/penguins:predict", {"instances": eval_rows[:1]})[0] == 200
+    assert call(f"{server}/v1/models/penguins:predict", {"instances": eval_rows[:1]})[0] == 200
 
 
 def test_kserves_own_v2_client_works_unmodified(server: str, penguins_bundle: Path, eval_rows: list[dict],

@@ -38,7 +38,7 @@ def evaluate_rows(run: Path) -> int:
 def penguins(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, Path, Path]:
     root, registry = tmp_path_factory.mktemp("root"), tmp_path_factory.mktemp("registry")
     proc = _loopline("run", "training", "--floor", "min_accuracy=0.9", "--pipeline-root", str(root),
-                     "--registry", str(registry))
+                     "--registry", str(registry), "--model-repository", str(registry.parent / "models"))
     return proc, _run_dir(root), registry
 
 
@@ -66,6 +66,18 @@ def test_penguins_trains_evaluates_and_registers(penguins) -> None:
     assert "| island | Biscoe |" in (run / "evaluate-report.md").read_text()
 
 
+def test_penguins_is_infra_validated_deployed_and_served(penguins) -> None:
+    proc, run, registry = penguins
+    models = registry.parent / "models"
+    assert f"loopline: DEPLOYED: v1 is production; bundle at {models}/penguins" in proc.stdout
+    assert _outputs(run, "infra-validate")["parameterValues"]["infra_ok"] is True
+    assert Registry(str(registry)).alias("penguins", "production").number == 1
+    smoke = _loopline("serve", "--smoke", "--model-repository", str(models))
+    assert smoke.returncode == 0, smoke.stdout[-3000:] + smoke.stderr[-3000:]
+    assert smoke.stdout.count("-> HTTP 200") == 2 and "-> HTTP 400" in smoke.stdout
+    assert '"label": "' in smoke.stdout and '"name": "probabilities"' in smoke.stdout
+
+
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = tmp_path_factory.mktemp("data") / "penguins_3k.csv"
@@ -79,7 +91,8 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_other_labels_work_by_parameters_only(generated: Path, tmp_path: Path, label: str, task: str,
                                               shown: str) -> None:
     proc = _loopline("run", "training", "--source", str(generated), "--label", label, "--model-name", label.replace("_", "-"),
-                     "--epochs", "5", "--pipeline-root", str(tmp_path / "root"), "--registry", str(tmp_path / "reg"))
+                     "--epochs", "5", "--pipeline-root", str(tmp_path / "root"), "--registry", str(tmp_path / "reg"),
+                     "--model-repository", str(tmp_path / "models"))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert shown in proc.stdout
     spec, _ = read_bundle(_run_dir(tmp_path / "root") / "train" / "model")
@@ -97,7 +110,7 @@ def test_anomalies_stop_the_run_before_training(penguins, tmp_path: Path) -> Non
     assert _loopline("generate", "--rows", "1000", "--out", str(data), "--unseen", "sex=0.2").returncode == 0
     proc = _loopline("run", "training", "--source", str(data), "--schema-uri",
                      str(run / "validate" / "schema" / keys.SCHEMA_FILE), "--pipeline-root", str(tmp_path / "root"),
-                     "--registry", str(tmp_path / "reg"))
+                     "--registry", str(tmp_path / "reg"), "--model-repository", str(tmp_path / "models"))
     assert proc.returncode == 1
     assert "data NOT OK" in proc.stdout and "sex" in proc.stdout
     stopped = _run_dir(tmp_path / "root")

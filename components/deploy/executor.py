@@ -1,0 +1,65 @@
+"""deploy's logic (target `local`): gates as recorded decisions, then promote and place the bundle.
+
+Not approved or not infra-validated -> a "skipped" event with the reason, nothing changes.
+Otherwise the version becomes `production` (the old one `previous`), its bundle replaces
+`<model_repository>/<model>` whole (copied beside it, then swapped by rename), and a running local
+server, when its URL is given, is asked to load it (V2 repository API).
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from components.registry import DEPLOYED, SKIPPED, Registry
+from components.serving import call
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    """Whether the version went to production, and why (not)."""
+
+    deployed: bool
+    reason: str
+
+
+def place(registry: Registry, model_name: str, version: int, repository: Path) -> Path:
+    """Put the version's bundle at <repository>/<model_name>, never leaving half a bundle there."""
+    target = repository / model_name
+    incoming, outgoing = repository / f".{model_name}.incoming", repository / f".{model_name}.outgoing"
+    for leftover in (incoming, outgoing):
+        shutil.rmtree(leftover, ignore_errors=True)
+    repository.mkdir(parents=True, exist_ok=True)
+    registry.download(model_name, version, incoming)
+    if target.exists():
+        target.rename(outgoing)
+    incoming.rename(target)
+    shutil.rmtree(outgoing, ignore_errors=True)
+    return target
+
+
+def deploy(
+    registry_uri: str, model_name: str, version: int, approved: bool, approval_reason: str, infra_ok: bool,
+    infra_reason: str, model_repository: Path | str, run: str, server_url: str = "",
+    log: Callable[[str], None] = print,
+) -> DeployResult:
+    """Deploy to the local target, or record why not."""
+    registry = Registry(registry_uri)
+    blocked = ("not approved: " + approval_reason) if not approved else (
+        "infra validation failed: " + infra_reason if not infra_ok else "")
+    if blocked:
+        registry.record(model_name, SKIPPED, version, run, blocked)
+        log(f"deploy: skipped v{version}: {blocked}")
+        return DeployResult(False, blocked)
+    registry.promote(model_name, version, run, f"approved ({approval_reason}); {infra_reason}")
+    reason = f"v{version} is production"
+    if str(model_repository):
+        reason += f"; bundle at {place(registry, model_name, version, Path(model_repository))}"
+    if server_url:
+        status, answer = call(f"{server_url.rstrip('/')}/v2/repository/models/{model_name}/load", {})
+        reason += f"; server {server_url} load: {status}" + ("" if status == 200 else f" {answer}")
+    registry.record(model_name, DEPLOYED, version, run, reason)
+    log(f"deploy: {reason}")
+    return DeployResult(True, reason)

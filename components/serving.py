@@ -1,0 +1,103 @@
+"""Start the loopline predictor as a local process and talk to it over HTTP (stdlib only).
+
+Used by infra validation, `loopline serve`, and the tests: one way to run a real server here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+SERVING_PYTHON_ENV = "LOOPLINE_SERVING_PYTHON"
+
+
+def serving_python() -> str:
+    """The interpreter that has the predictor: $LOOPLINE_SERVING_PYTHON (set by `loopline run` to
+    .venv-serving), else this one (in the serving image the predictor is installed beside us)."""
+    return os.environ.get(SERVING_PYTHON_ENV) or sys.executable
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def call(url: str, body: Any = None, raw: bytes | None = None, timeout: float = 30) -> tuple[int, Any]:
+    """POST JSON (GET without a body); the status and the decoded JSON answer (None if not JSON)."""
+    data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, payload = response.status, response.read()
+    except urllib.error.HTTPError as err:
+        status, payload = err.code, err.read()
+    try:
+        return status, json.loads(payload or b"null")
+    except json.JSONDecodeError:
+        return status, None
+
+
+class LocalServer:
+    """`python -m loopline_predictor` on free loopback ports, ready or failed with its log's tail."""
+
+    def __init__(self, model_dir: Path, model_name: str, max_batch_size: int = 1024,
+                 python: str | None = None, ready_timeout: float = 180) -> None:
+        self.model_dir, self.model_name = Path(model_dir), model_name
+        self.max_batch_size, self.python, self.ready_timeout = max_batch_size, python or serving_python(), ready_timeout
+        self.http_port = free_port()
+        self.url = f"http://127.0.0.1:{self.http_port}"
+        self._proc: subprocess.Popen | None = None
+        self._log = tempfile.NamedTemporaryFile(prefix="loopline-predictor-", suffix=".log", delete=False)
+
+    def log_tail(self, chars: int = 2000) -> str:
+        """The end of the server's output, for error messages."""
+        return Path(self._log.name).read_text(errors="replace")[-chars:]
+
+    def start(self) -> "LocalServer":
+        """Start and wait until /v2/health/ready answers 200; RuntimeError with the log if not."""
+        self._proc = subprocess.Popen(
+            [self.python, "-m", "loopline_predictor", "--model_dir", str(self.model_dir),
+             "--model_name", self.model_name, "--http_port", str(self.http_port),
+             "--grpc_port", str(free_port()), "--max_batch_size", str(self.max_batch_size)],
+            stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        )
+        deadline = time.monotonic() + self.ready_timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise RuntimeError(f"the predictor exited with code {self._proc.returncode}: {self.log_tail()}")
+            try:
+                if call(f"{self.url}/v2/health/ready", timeout=5)[0] == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"the predictor was not ready within {self.ready_timeout:.0f} s: {self.log_tail()}")
+
+    def stop(self) -> None:
+        """Terminate the server (kill it if it does not stop within 30 s)."""
+        if self._proc and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+
+    def __enter__(self) -> "LocalServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        Path(self._log.name).unlink(missing_ok=True)

@@ -1,0 +1,85 @@
+"""`loopline serve`: the local predictor on the model repository, in the foreground or as a smoke run.
+
+`--smoke` starts it, sends sample rows of the bundled data over V1 and V2, prints the requests'
+answers and stops it: the last step of `make run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.csv as pacsv
+
+from components.bundle import CATEGORICAL, read_bundle
+from components.serving import LocalServer, call, serving_python
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SERVING_PYTHON = ROOT / ".venv-serving" / "bin" / "python"
+SAMPLE = ROOT / "data" / "penguins.csv"
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `serve` subcommand to the `loopline` command."""
+    parser = subparsers.add_parser("serve", help="serve the model repository with the local KServe predictor")
+    parser.add_argument("--model-repository", type=Path, default=Path("out/models"))
+    parser.add_argument("--model", default="penguins", help="the model the smoke run calls")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--smoke", action="store_true", help="start, send V1 and V2 sample requests, print, stop")
+    parser.add_argument("--rows", type=int, default=3, help="sample rows the smoke run sends")
+    parser.set_defaults(func=run_serve)
+
+
+def _python() -> str:
+    return str(DEFAULT_SERVING_PYTHON) if DEFAULT_SERVING_PYTHON.exists() else serving_python()
+
+
+def _samples(spec_names: list[str], rows: int) -> list[dict]:
+    table = pacsv.read_csv(SAMPLE, convert_options=pacsv.ConvertOptions(null_values=["NA", ""]))
+    complete = [r for r in table.select(spec_names).to_pylist() if None not in r.values()]
+    return complete[:: max(1, len(complete) // rows)][:rows]
+
+
+def _show(title: str, request: dict, status: int, answer: object) -> None:
+    print(f"\n{title} -> HTTP {status}")
+    print("  request: " + json.dumps(request)[:400])
+    print("  answer:  " + json.dumps(answer)[:1200])
+
+
+def smoke(repository: Path, model: str, rows: int) -> int:
+    """Start the server, call V1 and V2 with sample rows, print, stop; non-zero when an answer is not 200."""
+    spec, metadata = read_bundle(repository / model)
+    samples = _samples(spec.names, rows)
+    v1 = {"instances": samples}
+    v2 = {"inputs": [{"name": f.name, "shape": [len(samples)], "datatype": "BYTES" if f.kind == CATEGORICAL else "FP32",
+                      "data": [r[f.name] for r in samples]} for f in spec.features]}
+    print(f"loopline serve: starting the predictor on {repository} (model {model!r}, trained {metadata.get('time')})")
+    with LocalServer(repository, model, python=_python()) as server:
+        print(f"loopline serve: ready at {server.url}")
+        statuses = []
+        for title, url, body in (
+            ("V1 predict", f"{server.url}/v1/models/{model}:predict", v1),
+            ("V2 infer", f"{server.url}/v2/models/{model}/infer", v2),
+            ("V1 predict with a mistyped feature (must be 400)", f"{server.url}/v1/models/{model}:predict",
+             {"instances": [{**samples[0], spec.names[-1]: [1, 2]}]}),
+        ):
+            status, answer = call(url, body)
+            _show(title, body, status, answer)
+            statuses.append(status)
+    print("\nloopline serve: stopped")
+    return 0 if statuses == [200, 200, 400] else 1
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Run `loopline serve`."""
+    if not (args.model_repository / args.model).exists() and args.smoke:
+        print(f"loopline serve: error: no model {args.model!r} in {args.model_repository}: run the training "
+              "pipeline first (make run)", file=sys.stderr)
+        return 2
+    if args.smoke:
+        return smoke(args.model_repository, args.model, args.rows)
+    return subprocess.call([_python(), "-m", "loopline_predictor", "--model_dir", str(args.model_repository),
+                            "--http_port", str(args.port)])
