@@ -48,6 +48,12 @@ def call(url: str, body: Any = None, raw: bytes | None = None, timeout: float = 
         return status, None
 
 
+def fetch_text(url: str, timeout: float = 30) -> str:
+    """GET a text page (for example /metrics)."""
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return response.read().decode()
+
+
 class LocalServer:
     """`python -m loopline_predictor` on free loopback ports, ready or failed with its log's tail."""
 

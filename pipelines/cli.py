@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from components import uri as uri_io
-from pipelines import generate, models_cli, serve_cli
+from pipelines import generate, models_cli, predict_cli, serve_cli
 from pipelines.compiling import COMPILED_DIR, compile_all
 
 if TYPE_CHECKING:
@@ -179,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_parser(commands)
     models_cli.add_parser(commands)
     serve_cli.add_parser(commands)
+    predict_cli.add_parser(commands)
     return parser
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 from kserve.errors import InferenceError, InvalidInput
 from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
+from prometheus_client import Counter
 
 from components import uri as uri_io
 from components.bundle import SAVED_MODEL_DIR, SIGNATURE, read_bundle
@@ -26,6 +27,21 @@ from loopline_predictor.payload import RequestError, decode_v1, decode_v2, encod
 
 V1, V2 = "v1", "v2"
 OUTPUT_KEYS = ("probabilities", "value")
+# Served at /metrics beside KServe's own request histograms.
+PREDICTIONS = Counter("loopline_predictions", "Rows predicted, by model and predicted label", ["model", "label"])
+REJECTED = Counter("loopline_rejected_requests", "Requests refused before the model ran, by model and reason",
+                   ["model", "reason"])
+# The first phrase of a RequestError's message that names its kind, and the reason label it gets.
+REASONS = (("missing feature", "missing_feature"), ("missing input", "missing_feature"),
+           ("unknown feature", "unknown_feature"), ("unknown input", "unknown_feature"),
+           ("non-finite", "non_finite"), ("float32 range", "out_of_range"), ("empty batch", "empty_batch"),
+           ("over the limit", "batch_too_large"), ("shape", "shape"), ("datatype", "datatype"),
+           ("expected", "wrong_type"))
+
+
+def rejection_reason(message: str) -> str:
+    """A short, bounded label for why a request was refused (for the rejected-requests counter)."""
+    return next((label for phrase, label in REASONS if phrase in message), "invalid")
 
 
 class LooplineModel(kserve.Model):
@@ -64,6 +80,7 @@ class LooplineModel(kserve.Model):
                 return V2, decode_v2(inputs, self.spec, self.max_batch_size)
             return V1, decode_v1(payload, self.spec, self.max_batch_size)
         except RequestError as err:
+            REJECTED.labels(model=self.name, reason=rejection_reason(str(err))).inc()
             raise InvalidInput(str(err)) from err
 
     def _call(self, columns: dict[str, np.ndarray]) -> np.ndarray:
@@ -84,6 +101,9 @@ class LooplineModel(kserve.Model):
                           response_headers: dict[str, str] | None = None) -> dict | InferResponse:
         """V1: {"predictions": [...]}; V2: an InferResponse with label/probabilities (or value)."""
         protocol, outputs = result
+        if self.spec.classes:
+            for index, count in zip(*np.unique(outputs.argmax(axis=1), return_counts=True)):
+                PREDICTIONS.labels(model=self.name, label=self.spec.classes[index]).inc(int(count))
         if protocol == V1:
             return encode_v1(outputs, self.spec)
         return InferResponse(

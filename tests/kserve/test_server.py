@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Iterator
 
@@ -13,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from components.inference import BundleModel
-from components.serving import LocalServer, call
+from components.serving import LocalServer, call, fetch_text
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVING_PYTHON = ROOT / ".venv-serving" / "bin" / "python"
@@ -136,3 +137,32 @@ def test_kserves_own_v2_client_works_unmodified(server: str, penguins_bundle: Pa
                                atol=1e-5)
     assert outputs["label"]["data"] == [spec.classes[i] for i in
                                         np.array(outputs["probabilities"]["data"]).argmax(axis=1)]
+
+
+def test_metrics_count_predictions_by_label_and_rejections_by_reason(server: str, eval_rows: list[dict]) -> None:
+    assert call(f"{server}/v1/models/penguins:predict", {"instances": eval_rows[:2]})[0] == 200
+    assert call(f"{server}/v1/models/penguins:predict", {"instances": [{**eval_rows[0], "wings": 2}]})[0] == 400
+    metrics = fetch_text(f"{server}/metrics")
+    predicted = [line for line in metrics.splitlines()
+                 if line.startswith('loopline_predictions_total{') and 'model="penguins"' in line]
+    assert predicted and sum(float(line.rsplit(" ", 1)[1]) for line in predicted) >= 2
+    assert any(line.startswith("loopline_rejected_requests_total{") and 'reason="unknown_feature"' in line
+               for line in metrics.splitlines())
+    assert "request_predict_seconds" in metrics  # KServe's own histograms are still there
+
+
+def test_loopline_predict_command_over_v1_and_v2(server: str, eval_rows: list[dict], tmp_path: Path) -> None:
+    rows = [r for r in eval_rows if all(v is not None for v in r.values())][:2]
+    (tmp_path / "rows.json").write_text(json.dumps(rows))
+    for protocol in ("v1", "v2"):
+        proc = subprocess.run([sys.executable, "-m", "pipelines.cli", "predict", "--url", server, "--json",
+                               str(tmp_path / "rows.json"), "--protocol", protocol],
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        answer = json.loads(proc.stdout)
+        labels = [p["label"] for p in answer["predictions"]] if protocol == "v1" else next(
+            o["data"] for o in answer["outputs"] if o["name"] == "label")
+        assert len(labels) == 2 and set(labels) <= {"Adelie", "Chinstrap", "Gentoo"}
+    bad = subprocess.run([sys.executable, "-m", "pipelines.cli", "predict", "--url", server, "--model", "nope",
+                          "--json", str(tmp_path / "rows.json")], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and "answered 404" in bad.stderr

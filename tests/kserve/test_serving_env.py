@@ -45,3 +45,13 @@ def test_serving_env_is_the_newer_stack_the_pipeline_env_cannot_hold(serving_ver
     assert serving_versions["kserve"].startswith("0.21.")
     assert serving_versions["tensorflow"].startswith("2.21.")
     assert int(serving_versions["protobuf"].split(".")[0]) >= 6
+
+
+def test_serving_env_holds_what_runs_in_the_serving_image() -> None:
+    """The predictor and the infra-validate step (which runs in the serving image) import there."""
+    modules = "loopline_predictor.model, components.infra_validate.executor, components.registry"
+    proc = subprocess.run(
+        [str(SERVING_PYTHON), "-c", f"import {modules}"], capture_output=True, text=True, timeout=300,
+        env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
