@@ -19,7 +19,8 @@ class BundleModel:
     def __init__(self, bundle_dir: Path) -> None:
         self.spec: FeatureSpec
         self.spec, self.metadata = read_bundle(bundle_dir)
-        self._serve = tf.saved_model.load(str(Path(bundle_dir) / SAVED_MODEL_DIR)).signatures[SIGNATURE]
+        self._loaded = tf.saved_model.load(str(Path(bundle_dir) / SAVED_MODEL_DIR))  # owns the variables
+        self._serve = self._loaded.signatures[SIGNATURE]
 
     def predict_arrays(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
         """Class probabilities (n, k) or values (n,) for raw feature arrays."""

@@ -1,7 +1,8 @@
 """`loopline serve`: the local predictor on the model repository, in the foreground or as a smoke run.
 
-`--smoke` starts it, sends sample rows of the bundled data over V1 and V2, prints the requests'
-answers and stops it: the last step of `make run`.
+`--smoke` starts it, sends sample rows of the bundled data over V1 and V2, asks for one
+explanation and sends one malformed request, prints the answers and stops it: the last step of
+`make run`.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ def _show(title: str, request: dict, status: int, answer: object) -> None:
 
 
 def smoke(repository: Path, model: str, rows: int) -> int:
-    """Start the server, call V1 and V2 with sample rows, print, stop; non-zero when an answer is not 200."""
+    """Start the server, call V1, V2 and explain with sample rows and one bad request, print, stop;
+    non-zero when an answer is not the expected status."""
     spec, metadata = read_bundle(repository / model)
     samples = _samples(spec.names, rows)
     v1 = {"instances": samples}
@@ -63,6 +65,8 @@ def smoke(repository: Path, model: str, rows: int) -> int:
         for title, url, body in (
             ("V1 predict", f"{server.url}/v1/models/{model}:predict", v1),
             ("V2 infer", f"{server.url}/v2/models/{model}/infer", v2),
+            ("V1 explain (integrated gradients)", f"{server.url}/v1/models/{model}:explain",
+             {"instances": samples[:1]}),
             ("V1 predict with a mistyped feature (must be 400)", f"{server.url}/v1/models/{model}:predict",
              {"instances": [{**samples[0], spec.names[-1]: [1, 2]}]}),
         ):
@@ -70,7 +74,7 @@ def smoke(repository: Path, model: str, rows: int) -> int:
             _show(title, body, status, answer)
             statuses.append(status)
     print("\nloopline serve: stopped")
-    return 0 if statuses == [200, 200, 400] else 1
+    return 0 if statuses == [200, 200, 200, 400] else 1
 
 
 def run_serve(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ from components.bundle import SAVED_MODEL_DIR, FeatureSpec, write_bundle_files
 from components.provenance import code_version, environment_hash, utc_now
 from components.train.data import make_dataset
 from components.train.feature_spec import build_feature_spec, load_schema
-from components.train.model import Hyperparameters, build_model, compile_model, export
+from components.train.model import Hyperparameters, build_model, compile_model, encoding_slices, export
 from components.datasets import parquet_files
 
 STEPS_PER_EXECUTION = 32
@@ -93,6 +93,7 @@ def train(
         "best_epoch": best,
         "epochs_run": len(history["loss"]),
         "train_rows": counts.rows - counts.dropped,
+        "encoding": [list(item) for item in encoding_slices(spec)],
         "environment_hash": environment_hash(),
         "code_version": code_version(),
         "time": utc_now(),

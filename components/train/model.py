@@ -15,7 +15,17 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
-from components.bundle import CATEGORICAL, CLASSIFICATION, SIGNATURE, FeatureSpec
+from components.bundle import (
+    CATEGORICAL,
+    CLASSIFICATION,
+    ENCODE_SIGNATURE,
+    ENCODED,
+    HEAD_SIGNATURE,
+    SIGNATURE,
+    FeatureSpec,
+)
+
+FEATURES = "features"
 
 
 @dataclass(frozen=True)
@@ -56,7 +66,7 @@ def build_model(spec: FeatureSpec, hp: Hyperparameters) -> keras.Model:
         else:
             inputs[feature.name] = keras.Input(shape=(), dtype="float32", name=feature.name)
             parts.extend(_numeric(inputs[feature.name], feature.mean or 0.0, feature.std or 1.0))
-    x = layers.Concatenate(name="features")(parts) if len(parts) > 1 else parts[0]
+    x = layers.Concatenate(name=FEATURES)(parts) if len(parts) > 1 else layers.Identity(name=FEATURES)(parts[0])
     for index in range(hp.layers):
         x = layers.Dense(hp.hidden_units, activation="relu", name=f"dense_{index}")(x)
         if hp.dropout > 0:
@@ -67,6 +77,30 @@ def build_model(spec: FeatureSpec, hp: Hyperparameters) -> keras.Model:
         unit = ops.squeeze(layers.Dense(1, name="value")(x), -1)
         output = unit * (spec.label_std or 1.0) + (spec.label_mean or 0.0)
     return keras.Model(inputs=inputs, outputs=output, name="loopline")
+
+
+def encoding_slices(spec: FeatureSpec) -> list[tuple[str, int, int]]:
+    """Where each feature sits in the encoded vector: numbers take 2 columns (value, missing),
+    categories their vocabulary plus the out-of-vocabulary bucket (as built above)."""
+    slices, start = [], 0
+    for feature in spec.features:
+        width = len([v for v in feature.vocabulary if v != ""]) + 1 if feature.kind == CATEGORICAL else 2
+        slices.append((feature.name, start, start + width))
+        start += width
+    return slices
+
+
+def _head(model: keras.Model, spec: FeatureSpec) -> keras.Model:
+    """The part after the encoding, rebuilt on its own input from the trained layers (no dropout)."""
+    width = encoding_slices(spec)[-1][2]
+    encoded = keras.Input(shape=(width,), dtype="float32", name=ENCODED)
+    x = encoded
+    for layer in model.layers:
+        if isinstance(layer, layers.Dense):
+            x = layer(x)
+    if spec.task != CLASSIFICATION:
+        x = ops.squeeze(x, -1) * (spec.label_std or 1.0) + (spec.label_mean or 0.0)
+    return keras.Model(encoded, x, name="head")
 
 
 def compile_model(model: keras.Model, spec: FeatureSpec, hp: Hyperparameters, steps_per_execution: int) -> None:
@@ -100,4 +134,20 @@ def export(model: keras.Model, spec: FeatureSpec, path: Path) -> None:
         return {key: model(features, training=False)}
 
     archive.add_endpoint(name=SIGNATURE, fn=serve, input_signature=[signature])
+    # For explanations (integrated gradients through the encoding): raw -> encoded, encoded -> output.
+    encoder = keras.Model(model.inputs, model.get_layer(FEATURES).output, name="encoder")
+    head = _head(model, spec)
+    archive.track(encoder)
+    archive.track(head)
+    width = encoding_slices(spec)[-1][2]
+
+    def encode(features: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        return {ENCODED: encoder(features, training=False)}
+
+    def from_encoded(encoded: tf.Tensor) -> dict[str, tf.Tensor]:
+        return {key: head(encoded, training=False)}
+
+    archive.add_endpoint(name=ENCODE_SIGNATURE, fn=encode, input_signature=[signature])
+    archive.add_endpoint(name=HEAD_SIGNATURE, fn=from_encoded,
+                         input_signature=[tf.TensorSpec((None, width), tf.float32, name=ENCODED)])
     archive.write_out(str(path), verbose=False)

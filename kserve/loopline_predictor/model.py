@@ -22,11 +22,21 @@ from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
 from prometheus_client import Counter
 
 from components import uri as uri_io
-from components.bundle import SAVED_MODEL_DIR, SIGNATURE, read_bundle
+from components.bundle import (
+    CATEGORICAL,
+    CLASSIFICATION,
+    ENCODE_SIGNATURE,
+    ENCODED,
+    HEAD_SIGNATURE,
+    SAVED_MODEL_DIR,
+    SIGNATURE,
+    read_bundle,
+)
 from loopline_predictor.payload import RequestError, decode_v1, decode_v2, encode_v1, v2_metadata, v2_outputs
 
 V1, V2 = "v1", "v2"
 OUTPUT_KEYS = ("probabilities", "value")
+IG_STEPS = 64
 # Served at /metrics beside KServe's own request histograms.
 PREDICTIONS = Counter("loopline_predictions", "Rows predicted, by model and predicted label", ["model", "label"])
 REJECTED = Counter("loopline_rejected_requests", "Requests refused before the model ran, by model and reason",
@@ -53,7 +63,7 @@ class LooplineModel(kserve.Model):
         self.max_batch_size = max_batch_size
         self.spec = None
         self.metadata: dict[str, Any] = {}
-        self._serve = None
+        self._loaded = self._serve = self._encode = self._head = None
         self._tmp: tempfile.TemporaryDirectory | None = None
         self.ready = False
 
@@ -65,7 +75,11 @@ class LooplineModel(kserve.Model):
             local = Path(self._tmp.name) / "bundle"
             uri_io.download_tree(self.bundle_uri, local)
         self.spec, self.metadata = read_bundle(local)
-        self._serve = tf.saved_model.load(str(local / SAVED_MODEL_DIR)).signatures[SIGNATURE]
+        # Keep the loaded object: its signatures only borrow its variables.
+        self._loaded = tf.saved_model.load(str(local / SAVED_MODEL_DIR))
+        signatures = self._loaded.signatures
+        self._serve = signatures[SIGNATURE]
+        self._encode, self._head = signatures.get(ENCODE_SIGNATURE), signatures.get(HEAD_SIGNATURE)
         self.ready = True
         return self.ready
 
@@ -78,6 +92,8 @@ class LooplineModel(kserve.Model):
                 inputs = [{"name": i.name, "shape": list(i.shape), "datatype": i.datatype,
                            "data": i.as_numpy() if i.data is None else i.data} for i in payload.inputs]
                 return V2, decode_v2(inputs, self.spec, self.max_batch_size)
+            if isinstance(payload, dict) and "inputs" in payload and "instances" not in payload:
+                return V2, decode_v2(payload["inputs"], self.spec, self.max_batch_size)  # V2 body on :explain
             return V1, decode_v1(payload, self.spec, self.max_batch_size)
         except RequestError as err:
             REJECTED.labels(model=self.name, reason=rejection_reason(str(err))).inc()
@@ -97,9 +113,61 @@ class LooplineModel(kserve.Model):
         except (tf.errors.OpError, ValueError, TypeError) as err:
             raise InferenceError(f"{type(err).__name__}: {err}") from err
 
-    async def postprocess(self, result: tuple[str, np.ndarray], headers: dict[str, str] | None = None,
+    async def explain(self, payload: tuple[str, dict[str, np.ndarray]], headers: dict[str, str] | None = None
+                      ) -> dict:
+        """Per-feature integrated-gradients attributions for each row (see `_explain`)."""
+        if self._encode is None or self._head is None:
+            raise InvalidInput("this model bundle has no explanation signatures (encode/head); retrain it")
+        try:
+            return await asyncio.to_thread(self._explain, payload[1])
+        except (tf.errors.OpError, ValueError, TypeError) as err:
+            raise InferenceError(f"{type(err).__name__}: {err}") from err
+
+    def _explain(self, columns: dict[str, np.ndarray]) -> dict:
+        """Integrated gradients over the encoded inputs the dense layers see, summed per raw feature.
+
+        Baseline: the all-zero encoding, i.e. every number at its train mean (and not missing),
+        every category absent. Target: the predicted class's probability (or the value).
+        """
+        encoded = self._encode(**{n: tf.constant(v) for n, v in columns.items()})[ENCODED]
+        rows, width = encoded.shape
+        key = "probabilities" if self.spec.task == CLASSIFICATION else "value"
+        outputs = self._head(encoded=encoded)[key].numpy()
+        baseline_out = self._head(encoded=tf.zeros((1, width)))[key].numpy()[0]
+        alphas = (np.arange(IG_STEPS, dtype=np.float32) + 0.5) / IG_STEPS
+        path = tf.constant((alphas[None, :, None] * encoded.numpy()[:, None, :]).reshape(-1, width))
+        targets = outputs.argmax(axis=1) if self.spec.task == CLASSIFICATION else None
+        with tf.GradientTape() as tape:
+            tape.watch(path)
+            out = self._head(encoded=path)[key]
+            if targets is not None:
+                out = tf.gather(out, np.repeat(targets, IG_STEPS), axis=1, batch_dims=1)
+        gradients = tape.gradient(out, path).numpy().reshape(rows, IG_STEPS, width).mean(axis=1)
+        attributions = encoded.numpy() * gradients
+        explanations = []
+        for row in range(rows):
+            per_feature = {name: float(attributions[row, start:end].sum())
+                           for name, start, end in self.metadata["encoding"]}
+            if targets is None:
+                prediction, base, described = float(outputs[row]), float(baseline_out), {"value": float(outputs[row])}
+            else:
+                label = self.spec.classes[targets[row]]
+                prediction, base = float(outputs[row, targets[row]]), float(baseline_out[targets[row]])
+                described = {"label": label, "target": f"probability of {label}"}
+            explanations.append({**described, "prediction": prediction, "baseline_prediction": base,
+                                 "attributions": per_feature,
+                                 "completeness_gap": prediction - base - sum(per_feature.values())})
+        baseline = {f.name: ("(absent: all-zero encoding)" if f.kind == CATEGORICAL else f.mean)
+                    for f in self.spec.features}
+        return {"explanations": explanations, "method": "integrated_gradients", "steps": IG_STEPS,
+                "baseline": baseline}
+
+    async def postprocess(self, result: tuple[str, np.ndarray] | dict, headers: dict[str, str] | None = None,
                           response_headers: dict[str, str] | None = None) -> dict | InferResponse:
-        """V1: {"predictions": [...]}; V2: an InferResponse with label/probabilities (or value)."""
+        """V1: {"predictions": [...]}; V2: an InferResponse with label/probabilities (or value);
+        an explanation (already a dict) as it is."""
+        if isinstance(result, dict):
+            return result
         protocol, outputs = result
         if self.spec.classes:
             for index, count in zip(*np.unique(outputs.argmax(axis=1), return_counts=True)):

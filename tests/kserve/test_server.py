@@ -166,3 +166,24 @@ def test_loopline_predict_command_over_v1_and_v2(server: str, eval_rows: list[di
     bad = subprocess.run([sys.executable, "-m", "pipelines.cli", "predict", "--url", server, "--model", "nope",
                           "--json", str(tmp_path / "rows.json")], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and "answered 404" in bad.stderr
+
+
+def test_explain_gives_integrated_gradients_per_feature(server: str, penguins_bundle: Path,
+                                                       eval_rows: list[dict]) -> None:
+    spec = BundleModel(penguins_bundle).spec
+    status, answer = call(f"{server}/v1/models/penguins:explain", {"instances": eval_rows[:3]})
+    assert status == 200, answer
+    assert answer["method"] == "integrated_gradients" and set(answer["baseline"]) == set(spec.names)
+    _, predicted = call(f"{server}/v1/models/penguins:predict", {"instances": eval_rows[:3]})
+    for explanation, prediction in zip(answer["explanations"], predicted["predictions"]):
+        assert set(explanation["attributions"]) == set(spec.names)
+        assert explanation["label"] == prediction["label"]
+        assert explanation["prediction"] == pytest.approx(prediction["probabilities"][prediction["label"]], abs=1e-5)
+        # Completeness: the attributions add up to prediction - baseline prediction.
+        assert abs(explanation["completeness_gap"]) < 0.02, explanation
+    rows = [r for r in eval_rows if all(v is not None for v in r.values())][:1]
+    v2 = {"inputs": [{"name": f.name, "shape": [1], "datatype": "BYTES" if f.kind == "categorical" else "FP64",
+                      "data": [r[f.name] for r in rows]} for f in spec.features]}
+    status, answer = call(f"{server}/v1/models/penguins:explain", v2)
+    assert status == 200 and len(answer["explanations"]) == 1
+    assert call(f"{server}/v1/models/penguins:explain", {"instances": [{"wings": 1}]})[0] == 400

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components._image import PIPELINE_IMAGE
+from components._image import PIPELINE_IMAGE, SERVING_IMAGE
 from pipelines.compiling import COMPILED_DIR, compile_all, compiled_path
 from pipelines.registry import PIPELINES
 
@@ -33,8 +33,9 @@ def test_executors_use_the_pipeline_image_without_runtime_installs(name: str, fr
     spec = yaml.safe_load(compiled_path(name, fresh).read_text())
     executors = spec["deploymentSpec"]["executors"]
     assert executors
-    for executor in executors.values():
+    for name, executor in executors.items():
         container = executor["container"]
-        assert container["image"] == PIPELINE_IMAGE
+        # infra-validate runs the predictor, so it runs in the serving image; every other step in the pipeline's.
+        assert container["image"] == (SERVING_IMAGE if "infra-validate" in name else PIPELINE_IMAGE), name
         script = " ".join(container["command"] + container.get("args", []))
         assert "pip install" not in script

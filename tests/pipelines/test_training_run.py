@@ -74,7 +74,8 @@ def test_penguins_is_infra_validated_deployed_and_served(penguins) -> None:
     assert Registry(str(registry)).alias("penguins", "production").number == 1
     smoke = _loopline("serve", "--smoke", "--model-repository", str(models))
     assert smoke.returncode == 0, smoke.stdout[-3000:] + smoke.stderr[-3000:]
-    assert smoke.stdout.count("-> HTTP 200") == 2 and "-> HTTP 400" in smoke.stdout
+    assert smoke.stdout.count("-> HTTP 200") == 3 and "-> HTTP 400" in smoke.stdout
+    assert '"method": "integrated_gradients"' in smoke.stdout
     assert '"label": "' in smoke.stdout and '"name": "probabilities"' in smoke.stdout
 
 
