@@ -13,7 +13,7 @@ import kserve
 from kserve import model_server
 
 from components.bundle import FEATURE_SPEC_FILE
-from loopline_predictor.model import LooplineModel
+from loopline_predictor.repository import BundleRepository
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,23 +24,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def models_in(model_dir: Path, model_name: str, max_batch_size: int) -> list[LooplineModel]:
-    """One model for a bundle folder, or one per bundle of a model repository."""
+def repository_for(model_dir: Path, model_name: str, max_batch_size: int) -> BundleRepository:
+    """A repository serving one bundle (as `model_name`) or every bundle of a model repository folder."""
     if (model_dir / FEATURE_SPEC_FILE).exists():
-        return [LooplineModel(model_name, str(model_dir), max_batch_size)]
-    bundles = sorted(p for p in model_dir.iterdir() if (p / FEATURE_SPEC_FILE).exists())
-    if not bundles:
+        return BundleRepository(str(model_dir.parent), max_batch_size, {model_name: model_dir})
+    if not model_dir.is_dir() or not any((p / FEATURE_SPEC_FILE).exists() for p in model_dir.iterdir()):
         raise SystemExit(f"loopline-predictor: no model bundle in {model_dir}")
-    return [LooplineModel(p.name, str(p), max_batch_size) for p in bundles]
+    return BundleRepository(str(model_dir), max_batch_size)
 
 
 def main() -> None:
-    """Load every model, then serve them with kserve.ModelServer."""
+    """Load every model, then serve them with kserve.ModelServer (hot reload through its repository API)."""
     args, _ = build_parser().parse_known_args()
-    models = models_in(Path(args.model_dir), args.model_name, args.max_batch_size)
-    for model in models:
-        model.load()
-    kserve.ModelServer().start(models)
+    model_dir = Path(args.model_dir)
+    repository = repository_for(model_dir, args.model_name, args.max_batch_size)
+    names = list(repository.paths) or sorted(p.name for p in model_dir.iterdir() if (p / FEATURE_SPEC_FILE).exists())
+    for name in names:
+        repository.load_model(name)
+    kserve.ModelServer(registered_models=repository).start(list(repository.get_models().values()))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,42 @@
+"""A model repository of loopline bundles with hot reload (V2 `POST /v2/repository/models/<name>/load`).
+
+Reloading builds a new model object and loads it in a worker thread while the old one keeps
+answering; the swap is one dict assignment, so in-flight requests finish on the model they started
+with and no request is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import kserve
+
+from loopline_predictor.model import LooplineModel
+
+
+class BundleRepository(kserve.ModelRepository):
+    """Bundles by name: `<models_dir>/<name>`, or an explicit path per name (single-bundle mode)."""
+
+    def __init__(self, models_dir: str, max_batch_size: int, paths: dict[str, Path] | None = None) -> None:
+        super().__init__(models_dir)
+        self.max_batch_size = max_batch_size
+        self.paths = dict(paths or {})
+
+    def bundle_path(self, name: str) -> Path:
+        """Where the bundle of `name` is read from."""
+        return self.paths.get(name, Path(self.models_dir) / name)
+
+    def load_model(self, name: str) -> bool:
+        """Load `name` now (start-up) and make it the served one."""
+        model = LooplineModel(name, str(self.bundle_path(name)), self.max_batch_size)
+        model.load()
+        self.update(model)
+        return model.ready
+
+    async def load(self, name: str) -> bool:
+        """Hot reload: load the bundle's current contents beside the served model, then swap."""
+        model = LooplineModel(name, str(self.bundle_path(name)), self.max_batch_size)
+        await asyncio.to_thread(model.load)
+        self.update(model)
+        return model.ready
