@@ -58,9 +58,10 @@ class LocalServer:
     """`python -m loopline_predictor` on free loopback ports, ready or failed with its log's tail."""
 
     def __init__(self, model_dir: Path, model_name: str, max_batch_size: int = 1024,
-                 python: str | None = None, ready_timeout: float = 180) -> None:
+                 python: str | None = None, ready_timeout: float = 180, extra_args: tuple[str, ...] = ()) -> None:
         self.model_dir, self.model_name = Path(model_dir), model_name
         self.max_batch_size, self.python, self.ready_timeout = max_batch_size, python or serving_python(), ready_timeout
+        self.extra_args = list(extra_args)
         self.http_port = free_port()
         self.url = f"http://127.0.0.1:{self.http_port}"
         self._proc: subprocess.Popen | None = None
@@ -75,7 +76,7 @@ class LocalServer:
         self._proc = subprocess.Popen(
             [self.python, "-m", "loopline_predictor", "--model_dir", str(self.model_dir),
              "--model_name", self.model_name, "--http_port", str(self.http_port),
-             "--grpc_port", str(free_port()), "--max_batch_size", str(self.max_batch_size)],
+             "--grpc_port", str(free_port()), "--max_batch_size", str(self.max_batch_size), *self.extra_args],
             stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
         )
         deadline = time.monotonic() + self.ready_timeout

@@ -9,6 +9,7 @@ signature in a worker thread, so the event loop keeps serving; `postprocess` sha
 from __future__ import annotations
 
 import asyncio
+import json
 import tempfile
 import uuid
 from pathlib import Path
@@ -32,9 +33,11 @@ from components.bundle import (
     SIGNATURE,
     read_bundle,
 )
+from loopline_predictor.prediction_log import PredictionLogger
 from loopline_predictor.payload import RequestError, decode_v1, decode_v2, encode_v1, v2_metadata, v2_outputs
 
 V1, V2 = "v1", "v2"
+REGISTRATION_FILE = "registration.json"
 OUTPUT_KEYS = ("probabilities", "value")
 IG_STEPS = 64
 # Served at /metrics beside KServe's own request histograms.
@@ -57,10 +60,13 @@ def rejection_reason(message: str) -> str:
 class LooplineModel(kserve.Model):
     """Serves a loopline model bundle; requests are checked against its feature spec first."""
 
-    def __init__(self, name: str, bundle_uri: str, max_batch_size: int = 1024) -> None:
+    def __init__(self, name: str, bundle_uri: str, max_batch_size: int = 1024,
+                 prediction_log: PredictionLogger | None = None) -> None:
         super().__init__(name)
         self.bundle_uri = bundle_uri
         self.max_batch_size = max_batch_size
+        self.prediction_log = prediction_log
+        self.version = ""
         self.spec = None
         self.metadata: dict[str, Any] = {}
         self._loaded = self._serve = self._encode = self._head = None
@@ -75,6 +81,9 @@ class LooplineModel(kserve.Model):
             local = Path(self._tmp.name) / "bundle"
             uri_io.download_tree(self.bundle_uri, local)
         self.spec, self.metadata = read_bundle(local)
+        registration = local / REGISTRATION_FILE  # present when the bundle came from the registry
+        self.version = (str(json.loads(registration.read_text()).get("version", "")) if registration.exists()
+                        else self.metadata.get("run") or f"trained {self.metadata.get('time', '')}")
         # Keep the loaded object: its signatures only borrow its variables.
         self._loaded = tf.saved_model.load(str(local / SAVED_MODEL_DIR))
         signatures = self._loaded.signatures
@@ -109,9 +118,12 @@ class LooplineModel(kserve.Model):
         """Run the signature off the event loop; a failure inside the model is an InferenceError (500)."""
         protocol, columns = payload
         try:
-            return protocol, await asyncio.to_thread(self._call, columns)
+            outputs = await asyncio.to_thread(self._call, columns)
         except (tf.errors.OpError, ValueError, TypeError) as err:
             raise InferenceError(f"{type(err).__name__}: {err}") from err
+        if self.prediction_log is not None:
+            self.prediction_log.record(self.name, self.version, columns, encode_v1(outputs, self.spec)["predictions"])
+        return protocol, outputs
 
     async def explain(self, payload: tuple[str, dict[str, np.ndarray]], headers: dict[str, str] | None = None
                       ) -> dict:
@@ -178,6 +190,11 @@ class LooplineModel(kserve.Model):
             response_id=str(uuid.uuid4()), model_name=self.name,
             infer_outputs=[InferOutput(**output) for output in v2_outputs(outputs, self.spec)],
         )
+
+    def stop(self) -> None:
+        """At shutdown (KServe unloads every model): write the prediction log's queue."""
+        if self.prediction_log is not None:
+            self.prediction_log.close()
 
     def get_input_types(self) -> list[dict]:
         """V2 metadata inputs, from the feature spec."""

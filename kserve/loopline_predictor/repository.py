@@ -13,15 +13,21 @@ from pathlib import Path
 import kserve
 
 from loopline_predictor.model import LooplineModel
+from loopline_predictor.prediction_log import PredictionLogger
 
 
 class BundleRepository(kserve.ModelRepository):
     """Bundles by name: `<models_dir>/<name>`, or an explicit path per name (single-bundle mode)."""
 
-    def __init__(self, models_dir: str, max_batch_size: int, paths: dict[str, Path] | None = None) -> None:
+    def __init__(self, models_dir: str, max_batch_size: int, paths: dict[str, Path] | None = None,
+                 prediction_log: PredictionLogger | None = None) -> None:
         super().__init__(models_dir)
         self.max_batch_size = max_batch_size
         self.paths = dict(paths or {})
+        self.prediction_log = prediction_log
+
+    def _new(self, name: str) -> LooplineModel:
+        return LooplineModel(name, str(self.bundle_path(name)), self.max_batch_size, self.prediction_log)
 
     def bundle_path(self, name: str) -> Path:
         """Where the bundle of `name` is read from."""
@@ -29,14 +35,14 @@ class BundleRepository(kserve.ModelRepository):
 
     def load_model(self, name: str) -> bool:
         """Load `name` now (start-up) and make it the served one."""
-        model = LooplineModel(name, str(self.bundle_path(name)), self.max_batch_size)
+        model = self._new(name)
         model.load()
         self.update(model)
         return model.ready
 
     async def load(self, name: str) -> bool:
         """Hot reload: load the bundle's current contents beside the served model, then swap."""
-        model = LooplineModel(name, str(self.bundle_path(name)), self.max_batch_size)
+        model = self._new(name)
         await asyncio.to_thread(model.load)
         self.update(model)
         return model.ready
