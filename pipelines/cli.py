@@ -79,6 +79,12 @@ def _add_training_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--golden-rows", type=int, default=16, help="eval rows infra validation sends")
     parser.add_argument("--model-repository", default="out/models", help="where deploy places production bundles")
     parser.add_argument("--server-url", default="", help="a running local predictor to ask to load the new version")
+    parser.add_argument("--deploy-target", choices=["local", "kserve"], default="local")
+    parser.add_argument("--kserve-namespace", default="loopline")
+    parser.add_argument("--min-replicas", type=int, default=1)
+    parser.add_argument("--max-replicas", type=int, default=3)
+    parser.add_argument("--canary-traffic-percent", type=int, default=-1, help="-1: no canary")
+    parser.add_argument("--rollout-timeout", type=float, default=600, help="seconds to wait for Ready")
 
 
 def _names(text: str) -> list[str]:
@@ -115,6 +121,12 @@ def _training_arguments(args: argparse.Namespace) -> dict:
         "golden_rows": args.golden_rows,
         "model_repository": _absolute(args.model_repository),
         "server_url": args.server_url,
+        "deploy_target": args.deploy_target,
+        "kserve_namespace": args.kserve_namespace,
+        "min_replicas": args.min_replicas,
+        "max_replicas": args.max_replicas,
+        "canary_traffic_percent": args.canary_traffic_percent,
+        "rollout_timeout_seconds": args.rollout_timeout,
     }
 
 

@@ -46,6 +46,12 @@ def training_pipeline(
     golden_rows: int = 16,
     model_repository: str = "",
     server_url: str = "",
+    deploy_target: str = "local",
+    kserve_namespace: str = "loopline",
+    min_replicas: int = 1,
+    max_replicas: int = 3,
+    canary_traffic_percent: int = -1,
+    rollout_timeout_seconds: float = 600,
 ):
     """Anomalies stop the run before training when `on_anomalies` is "fail". Every candidate is
     registered with its evaluation; only an approved, infra-validated one becomes production."""
@@ -70,5 +76,7 @@ def training_pipeline(
         registry_uri=registry_uri, model_name=model_name, version=registered.outputs["version"],
         approved=judged.outputs["approved"], approval_reason=judged.outputs["reason"],
         infra_ok=served.outputs["infra_ok"], infra_reason=served.outputs["reason"],
-        model_repository=model_repository, server_url=server_url,
+        model_repository=model_repository, server_url=server_url, target=deploy_target,
+        namespace=kserve_namespace, min_replicas=min_replicas, max_replicas=max_replicas,
+        canary_traffic_percent=canary_traffic_percent, rollout_timeout_seconds=rollout_timeout_seconds,
     ).set_display_name("deploy")

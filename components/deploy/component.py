@@ -18,15 +18,31 @@ def deploy(
     infra_reason: str,
     model_repository: str = "",
     server_url: str = "",
+    target: str = "local",
+    namespace: str = "loopline",
+    min_replicas: int = 1,
+    max_replicas: int = 3,
+    canary_traffic_percent: int = -1,
+    rollout_timeout_seconds: float = 600,
     run_id: str = dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
 ) -> NamedTuple("Deployment", [("deployed", bool), ("reason", str)]):
-    """Target `local`: promote the version and place its bundle in `model_repository` (if given); skip, with
-    the reason recorded in the registry's audit log, when it is not approved or not infra-validated."""
+    """Skip, with the reason in the registry's audit log, when not approved or not infra-validated.
+
+    Target `local`: promote the version and place its bundle in `model_repository` (if given).
+    Target `kserve`: create or replace the InferenceService (storageUri = the registry version) in
+    `namespace`, wait for Ready; promote only then. On timeout, restore the previous service, leave
+    production unchanged and fail with the reason.
+    """
     from collections import namedtuple
     from pathlib import Path
 
     from components.deploy.executor import deploy as run_deploy
 
+    from components.deploy.inference_service import ServiceSettings
+
+    settings = ServiceSettings(namespace=namespace, min_replicas=min_replicas, max_replicas=max_replicas,
+                               canary_traffic_percent=canary_traffic_percent)
     result = run_deploy(registry_uri, model_name, version, approved, approval_reason, infra_ok, infra_reason,
-                        model_repository and Path(model_repository), run_id, server_url)
+                        model_repository and Path(model_repository), run_id, server_url, target=target,
+                        settings=settings, rollout_timeout=rollout_timeout_seconds)
     return namedtuple("Deployment", ["deployed", "reason"])(result.deployed, result.reason)

@@ -13,8 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from components.registry import DEPLOYED, SKIPPED, Registry
+from components.deploy.inference_service import ServiceSettings, render
+from components.errors import LooplineInputError
+from components.registry import DEPLOYED, ROLLED_BACK, SKIPPED, Registry
 from components.serving import call
+
+TARGETS = ("local", "kserve")
+
+
+class RolloutError(RuntimeError):
+    """The new InferenceService did not become Ready; traffic was rolled back, production is unchanged."""
 
 
 @dataclass(frozen=True)
@@ -43,9 +51,12 @@ def place(registry: Registry, model_name: str, version: int, repository: Path) -
 def deploy(
     registry_uri: str, model_name: str, version: int, approved: bool, approval_reason: str, infra_ok: bool,
     infra_reason: str, model_repository: Path | str, run: str, server_url: str = "",
-    log: Callable[[str], None] = print,
+    log: Callable[[str], None] = print, target: str = "local", settings: ServiceSettings = ServiceSettings(),
+    rollout_timeout: float = 600,
 ) -> DeployResult:
-    """Deploy to the local target, or record why not."""
+    """Deploy to the `local` or `kserve` target, or record why not."""
+    if target not in TARGETS:
+        raise LooplineInputError(f"deploy target must be one of {TARGETS}, got {target!r}")
     registry = Registry(registry_uri)
     blocked = ("not approved: " + approval_reason) if not approved else (
         "infra validation failed: " + infra_reason if not infra_ok else "")
@@ -53,6 +64,8 @@ def deploy(
         registry.record(model_name, SKIPPED, version, run, blocked)
         log(f"deploy: skipped v{version}: {blocked}")
         return DeployResult(False, blocked)
+    if target == "kserve":
+        return _deploy_kserve(registry, model_name, version, run, approval_reason, settings, rollout_timeout, log)
     registry.promote(model_name, version, run, f"approved ({approval_reason}); {infra_reason}")
     reason = f"v{version} is production"
     if str(model_repository):
@@ -63,3 +76,19 @@ def deploy(
     registry.record(model_name, DEPLOYED, version, run, reason)
     log(f"deploy: {reason}")
     return DeployResult(True, reason)
+
+
+def _deploy_kserve(registry: Registry, model_name: str, version: int, run: str, approval_reason: str,
+                   settings: ServiceSettings, timeout: float, log: Callable[[str], None]) -> DeployResult:
+    """Roll the registry version out as an InferenceService; promote only once it is Ready."""
+    from components.deploy.kubernetes_target import apply_and_wait, custom_objects_api
+
+    service = render(model_name, registry.version(model_name, version).uri, version, settings)
+    rollout = apply_and_wait(custom_objects_api(), service, timeout)
+    if not rollout.ready:
+        registry.record(model_name, ROLLED_BACK, version, run, rollout.reason)
+        raise RolloutError(f"deploy of {model_name} v{version} failed: {rollout.reason}; production unchanged")
+    registry.promote(model_name, version, run, f"approved ({approval_reason}); {rollout.reason}")
+    registry.record(model_name, DEPLOYED, version, run, rollout.reason)
+    log(f"deploy: {rollout.reason}; v{version} is production")
+    return DeployResult(True, f"v{version} is production; {rollout.reason}")

@@ -1,0 +1,93 @@
+"""Create or replace an InferenceService through the Kubernetes API, wait for Ready, roll back on failure."""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+
+GROUP, VERSION, PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """Whether the service became Ready, and what happened."""
+
+    ready: bool
+    reason: str
+
+
+def custom_objects_api() -> client.CustomObjectsApi:
+    """In-cluster credentials when running in a pod (the pipeline's service account), else ~/.kube/config."""
+    try:
+        config.load_incluster_config()
+    except config.ConfigException:
+        config.load_kube_config()
+    return client.CustomObjectsApi()
+
+
+def readiness(obj: dict[str, Any]) -> tuple[bool, str]:
+    """Ready when the Ready condition is True for the current generation; else why not."""
+    status = obj.get("status") or {}
+    generation = (obj.get("metadata") or {}).get("generation")
+    if generation is not None and status.get("observedGeneration", generation) < generation:
+        return False, "the controller has not seen this generation yet"
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == "Ready":
+            if condition.get("status") == "True":
+                return True, "Ready"
+            return False, f"Ready={condition.get('status')}: {condition.get('reason', '')} {condition.get('message', '')}".strip()
+    return False, "no Ready condition yet"
+
+
+def _get(api: client.CustomObjectsApi, namespace: str, name: str) -> dict[str, Any] | None:
+    try:
+        return api.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+    except ApiException as err:
+        if err.status == 404:
+            return None
+        raise
+
+
+def _replace(api: client.CustomObjectsApi, body: dict[str, Any], current: dict[str, Any]) -> None:
+    body = copy.deepcopy(body)
+    body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+    api.replace_namespaced_custom_object(GROUP, VERSION, body["metadata"]["namespace"], PLURAL,
+                                         body["metadata"]["name"], body)
+
+
+def _restorable(previous: dict[str, Any]) -> dict[str, Any]:
+    """The previous object as it was specified (no status, no server-set metadata)."""
+    metadata = {k: previous["metadata"][k] for k in ("name", "namespace", "labels", "annotations")
+                if k in previous["metadata"]}
+    return {"apiVersion": previous["apiVersion"], "kind": previous["kind"], "metadata": metadata,
+            "spec": previous["spec"]}
+
+
+def apply_and_wait(api: client.CustomObjectsApi, service: dict[str, Any], timeout: float, poll: float = 2.0,
+                   sleep: Callable[[float], None] = time.sleep) -> Rollout:
+    """Create or replace `service`, wait until Ready; on timeout restore the previous object (or delete
+    a service that did not exist before), so traffic goes back to the previous revision."""
+    namespace, name = service["metadata"]["namespace"], service["metadata"]["name"]
+    previous = _get(api, namespace, name)
+    if previous is None:
+        api.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, service)
+    else:
+        _replace(api, service, previous)
+    deadline, why = time.monotonic() + timeout, "not checked"
+    while time.monotonic() < deadline:
+        ready, why = readiness(_get(api, namespace, name) or {})
+        if ready:
+            return Rollout(True, f"InferenceService {namespace}/{name} is Ready")
+        sleep(poll)
+    if previous is None:
+        api.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+        undo = "deleted the new InferenceService"
+    else:
+        _replace(api, _restorable(previous), _get(api, namespace, name) or previous)
+        undo = "restored the previous InferenceService spec"
+    return Rollout(False, f"InferenceService {namespace}/{name} not Ready within {timeout:.0f} s ({why}); {undo}")

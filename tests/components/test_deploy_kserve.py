@@ -1,0 +1,193 @@
+"""The kserve deploy target against a local FAKE of the Kubernetes API (no cluster can run here).
+
+The fake is an HTTP server that stores InferenceServices and reports them Ready after a few reads
+(or never); it records every request. The rendered objects are checked with KServe's own v1beta1
+models in the serving environment.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from kubernetes import client
+
+from components.deploy import kubernetes_target
+from components.deploy.executor import RolloutError, deploy
+from components.deploy.inference_service import ServiceSettings, render
+from components.deploy.kubernetes_target import apply_and_wait
+from components.registry import PRODUCTION, Registry
+
+ROOT = Path(__file__).resolve().parents[2]
+PREFIX = "/apis/serving.kserve.io/v1beta1/namespaces/"
+
+
+class FakeKubernetes:
+    """InferenceServices in memory; Ready after `ready_after` reads of a new generation (None: never)."""
+
+    def __init__(self, ready_after: int | None) -> None:
+        self.ready_after, self.objects, self.requests, self.reads = ready_after, {}, [], 0
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _reply(self, status: int, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length)) if length else None
+                fake.requests.append((self.command, self.path, body))
+                status, answer = fake.handle(self.command, self.path, body)
+                self._reply(status, answer)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _handle
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def handle(self, method: str, path: str, body: dict | None) -> tuple[int, dict]:
+        parts = path[len(PREFIX):].split("/")  # ns / inferenceservices [/ name]
+        key = (parts[0], parts[2] if len(parts) > 2 else body["metadata"]["name"])
+        current = self.objects.get(key)
+        if method == "GET":
+            if current is None:
+                return 404, {"kind": "Status", "code": 404, "reason": "NotFound"}
+            self.reads += 1
+            if self.ready_after is not None and self.reads >= self.ready_after:
+                current["status"] = {"observedGeneration": current["metadata"]["generation"],
+                                     "conditions": [{"type": "Ready", "status": "True"}]}
+            return 200, current
+        if method == "DELETE":
+            self.objects.pop(key, None)
+            return 200, {"kind": "Status", "status": "Success"}
+        if method == "PUT" and body["metadata"].get("resourceVersion") != current["metadata"]["resourceVersion"]:
+            return 409, {"kind": "Status", "code": 409, "reason": "Conflict"}
+        generation = current["metadata"]["generation"] + 1 if current else 1
+        stored = json.loads(json.dumps(body))
+        stored["metadata"].update(generation=generation, resourceVersion=str(generation))
+        stored["status"] = {"conditions": [{"type": "Ready", "status": "False", "reason": "RevisionMissing"}]}
+        self.objects[key], self.reads = stored, 0
+        return (201 if method == "POST" else 200), stored
+
+    def api(self) -> client.CustomObjectsApi:
+        return client.CustomObjectsApi(client.ApiClient(client.Configuration(host=self.url)))
+
+
+@pytest.fixture()
+def fake_factory() -> Iterator:
+    started: list[FakeKubernetes] = []
+
+    def make(ready_after: int | None) -> FakeKubernetes:
+        fake = FakeKubernetes(ready_after)
+        threading.Thread(target=fake.server.serve_forever, daemon=True).start()
+        started.append(fake)
+        return fake
+
+    yield make
+    for fake in started:
+        fake.server.shutdown()
+
+
+SETTINGS = ServiceSettings(namespace="ml", min_replicas=1, max_replicas=4, canary_traffic_percent=10,
+                           logger_url="http://broker.knative-eventing/default")
+
+
+def test_rendered_service_is_what_kserves_own_models_accept(tmp_path: Path) -> None:
+    objects = [render("penguins", "gs://bucket/registry/penguins/versions/3", 3, SETTINGS),
+               render("penguins", "/mnt/registry/penguins/versions/1", 1, ServiceSettings())]
+    (tmp_path / "objects.json").write_text(json.dumps(objects))
+    proc = subprocess.run([str(ROOT / ".venv-serving" / "bin" / "python"), str(ROOT / "tests" / "kserve" /
+                           "isvc_roundtrip.py"), str(tmp_path / "objects.json")],
+                          capture_output=True, text=True, timeout=300, env={"PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    parsed = json.loads(proc.stdout.strip().splitlines()[-1])
+    for sent, back in zip(objects, parsed):  # nothing dropped or changed: every key is one KServe knows
+        _assert_within(sent, back, "InferenceService")
+    predictor = objects[0]["spec"]["predictor"]
+    assert predictor["model"]["storageUri"] == "gs://bucket/registry/penguins/versions/3"
+    assert predictor["canaryTrafficPercent"] == 10 and predictor["maxReplicas"] == 4
+    assert "canaryTrafficPercent" not in objects[1]["spec"]["predictor"]
+
+
+def _assert_within(sent: Any, back: Any, where: str) -> None:
+    """Every key and value we sent survives the SDK's round trip (it may add its own defaults)."""
+    if isinstance(sent, dict):
+        assert isinstance(back, dict), f"{where}: {back!r}"
+        for key, value in sent.items():
+            assert key in back, f"{where}.{key} was dropped: not a field of KServe's model"
+            _assert_within(value, back[key], f"{where}.{key}")
+    else:
+        assert sent == back, f"{where}: sent {sent!r}, KServe read {back!r}"
+
+
+def test_render_refuses_bad_settings() -> None:
+    with pytest.raises(ValueError, match="replicas"):
+        render("penguins", "gs://b/v/1", 1, ServiceSettings(min_replicas=3, max_replicas=1))
+    with pytest.raises(ValueError, match="canary_traffic_percent"):
+        render("penguins", "gs://b/v/1", 1, ServiceSettings(canary_traffic_percent=150))
+
+
+def test_create_then_replace_and_wait_for_ready(fake_factory) -> None:
+    fake = fake_factory(ready_after=2)
+    first = apply_and_wait(fake.api(), render("penguins", "gs://b/v/1", 1, SETTINGS), timeout=10, poll=0.01)
+    second = apply_and_wait(fake.api(), render("penguins", "gs://b/v/2", 2, SETTINGS), timeout=10, poll=0.01)
+    assert first.ready and second.ready
+    methods = [m for m, _, _ in fake.requests]
+    assert methods.count("POST") == 1 and methods.count("PUT") == 1
+    stored = fake.objects[("ml", "penguins")]
+    assert stored["spec"]["predictor"]["model"]["storageUri"] == "gs://b/v/2"
+
+
+def test_timeout_restores_the_previous_service(fake_factory) -> None:
+    fake = fake_factory(ready_after=1)
+    assert apply_and_wait(fake.api(), render("penguins", "gs://b/v/1", 1, SETTINGS), timeout=10, poll=0.01).ready
+    fake.ready_after = None  # the new revision never becomes Ready
+    result = apply_and_wait(fake.api(), render("penguins", "gs://b/v/2", 2, SETTINGS), timeout=0.3, poll=0.01)
+    assert not result.ready and "restored the previous" in result.reason
+    assert fake.objects[("ml", "penguins")]["spec"]["predictor"]["model"]["storageUri"] == "gs://b/v/1"
+
+
+def test_timeout_of_a_first_rollout_deletes_it(fake_factory) -> None:
+    fake = fake_factory(ready_after=None)
+    result = apply_and_wait(fake.api(), render("penguins", "gs://b/v/1", 1, SETTINGS), timeout=0.3, poll=0.01)
+    assert not result.ready and "deleted the new" in result.reason
+    assert fake.objects == {} and fake.requests[-1][0] == "DELETE"
+
+
+def _registry_with_two(tmp_path: Path, penguins_bundle: Path) -> tuple[Registry, str]:
+    uri = str(tmp_path / "registry")
+    registry = Registry(uri)
+    for run in ("r1", "r2"):
+        registry.register("penguins", penguins_bundle, run, {})
+    return registry, uri
+
+
+def test_kserve_target_promotes_only_when_ready(fake_factory, monkeypatch, tmp_path: Path,
+                                                penguins_bundle: Path) -> None:
+    registry, uri = _registry_with_two(tmp_path, penguins_bundle)
+    fake = fake_factory(ready_after=1)
+    monkeypatch.setattr(kubernetes_target, "custom_objects_api", fake.api)
+    done = deploy(uri, "penguins", 1, True, "approved", True, "ok", "", "r1", log=lambda _: None,
+                  target="kserve", settings=SETTINGS, rollout_timeout=10)
+    assert done.deployed and registry.alias("penguins", PRODUCTION).number == 1
+    assert fake.objects[("ml", "penguins")]["spec"]["predictor"]["model"]["storageUri"] == \
+        registry.version("penguins", 1).uri
+    fake.ready_after = None
+    with pytest.raises(RolloutError, match="production unchanged"):
+        deploy(uri, "penguins", 2, True, "approved", True, "ok", "", "r2", log=lambda _: None,
+               target="kserve", settings=SETTINGS, rollout_timeout=0.3)
+    assert registry.alias("penguins", PRODUCTION).number == 1
+    assert registry.events("penguins")[-1].event == "rolled_back"
