@@ -17,7 +17,7 @@ SERVING_STAMP := .venv-serving/.loopline-stamp
 LOOPLINE := .venv/bin/loopline
 PYTEST_ARGS ?=
 
-.PHONY: help install lock run serve compile test bench bench-validate bench-pipeline clean
+.PHONY: help install lock run serve compile test bench bench-validate bench-pipeline bench-serve clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -61,13 +61,17 @@ test: install  ## every test (starts the GCS emulator itself); "no tests collect
 	  if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests: a failure, not a pass" >&2; fi; \
 	  exit $$status
 
-bench: bench-validate bench-pipeline  ## every benchmark
+bench: bench-validate bench-pipeline bench-serve  ## every benchmark
 
 bench-validate: install  ## validate throughput and memory at 100k, 1M, 5M rows
 	cd bench && ../.venv/bin/python bench_validate.py
 
 bench-pipeline: install  ## the local training pipeline on penguins, 200k and 1M rows
 	cd bench && ../.venv/bin/python bench_pipeline.py
+
+bench-serve: install  ## the served endpoint vs a typical KServe predictor, with wrk (installed when missing)
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	cd bench && ../.venv/bin/python bench_serve.py
 
 clean:  ## remove environments and outputs
 	rm -rf .venv .venv-serving .tools out bench/out

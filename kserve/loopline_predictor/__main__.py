@@ -22,19 +22,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(parents=[model_server.parser], description=__doc__)
     parser.add_argument("--model_dir", required=True, help="a model bundle, or a folder of bundles")
     parser.add_argument("--max_batch_size", type=int, default=1024, help="rows per request, at most")
+    parser.add_argument("--max_latency_ms", type=float, default=0.0,
+                        help="micro-batching: wait up to this long to merge concurrent requests (0 = off)")
     parser.add_argument("--prediction_log_uri", default="", help="log sampled predictions here (folder or gs://)")
     parser.add_argument("--prediction_log_sample_rate", type=float, default=0.1, help="share of rows logged")
     return parser
 
 
 def repository_for(model_dir: Path, model_name: str, max_batch_size: int,
-                   prediction_log: PredictionLogger | None = None) -> BundleRepository:
+                   prediction_log: PredictionLogger | None = None, max_latency_ms: float = 0.0) -> BundleRepository:
     """A repository serving one bundle (as `model_name`) or every bundle of a model repository folder."""
     if (model_dir / FEATURE_SPEC_FILE).exists():
-        return BundleRepository(str(model_dir.parent), max_batch_size, {model_name: model_dir}, prediction_log)
+        return BundleRepository(str(model_dir.parent), max_batch_size, {model_name: model_dir}, prediction_log,
+                                max_latency_ms)
     if not model_dir.is_dir() or not any((p / FEATURE_SPEC_FILE).exists() for p in model_dir.iterdir()):
         raise SystemExit(f"loopline-predictor: no model bundle in {model_dir}")
-    return BundleRepository(str(model_dir), max_batch_size, prediction_log=prediction_log)
+    return BundleRepository(str(model_dir), max_batch_size, prediction_log=prediction_log,
+                            max_latency_ms=max_latency_ms)
 
 
 def main() -> None:
@@ -43,7 +47,8 @@ def main() -> None:
     model_dir = Path(args.model_dir)
     prediction_log = (PredictionLogger(args.prediction_log_uri, args.prediction_log_sample_rate)
                       if args.prediction_log_uri else None)
-    repository = repository_for(model_dir, args.model_name, args.max_batch_size, prediction_log)
+    repository = repository_for(model_dir, args.model_name, args.max_batch_size, prediction_log,
+                                args.max_latency_ms)
     names = list(repository.paths) or sorted(p.name for p in model_dir.iterdir() if (p / FEATURE_SPEC_FILE).exists())
     for name in names:
         repository.load_model(name)

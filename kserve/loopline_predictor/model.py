@@ -33,6 +33,7 @@ from components.bundle import (
     SIGNATURE,
     read_bundle,
 )
+from loopline_predictor.batching import MicroBatcher
 from loopline_predictor.prediction_log import PredictionLogger
 from loopline_predictor.payload import RequestError, decode_v1, decode_v2, encode_v1, v2_metadata, v2_outputs
 
@@ -61,10 +62,12 @@ class LooplineModel(kserve.Model):
     """Serves a loopline model bundle; requests are checked against its feature spec first."""
 
     def __init__(self, name: str, bundle_uri: str, max_batch_size: int = 1024,
-                 prediction_log: PredictionLogger | None = None) -> None:
+                 prediction_log: PredictionLogger | None = None, max_latency_ms: float = 0.0) -> None:
         super().__init__(name)
         self.bundle_uri = bundle_uri
         self.max_batch_size = max_batch_size
+        # Micro-batching when max_latency_ms > 0: concurrent requests share one model call.
+        self._batcher = MicroBatcher(self._call, max_latency_ms, max_batch_size) if max_latency_ms > 0 else None
         self.prediction_log = prediction_log
         self.version = ""
         self.spec = None
@@ -118,7 +121,8 @@ class LooplineModel(kserve.Model):
         """Run the signature off the event loop; a failure inside the model is an InferenceError (500)."""
         protocol, columns = payload
         try:
-            outputs = await asyncio.to_thread(self._call, columns)
+            outputs = (await self._batcher.submit(columns) if self._batcher is not None
+                       else await asyncio.to_thread(self._call, columns))
         except (tf.errors.OpError, ValueError, TypeError) as err:
             raise InferenceError(f"{type(err).__name__}: {err}") from err
         if self.prediction_log is not None:

@@ -20,14 +20,16 @@ class BundleRepository(kserve.ModelRepository):
     """Bundles by name: `<models_dir>/<name>`, or an explicit path per name (single-bundle mode)."""
 
     def __init__(self, models_dir: str, max_batch_size: int, paths: dict[str, Path] | None = None,
-                 prediction_log: PredictionLogger | None = None) -> None:
+                 prediction_log: PredictionLogger | None = None, max_latency_ms: float = 0.0) -> None:
         super().__init__(models_dir)
         self.max_batch_size = max_batch_size
         self.paths = dict(paths or {})
         self.prediction_log = prediction_log
+        self.max_latency_ms = max_latency_ms
 
     def _new(self, name: str) -> LooplineModel:
-        return LooplineModel(name, str(self.bundle_path(name)), self.max_batch_size, self.prediction_log)
+        return LooplineModel(name, str(self.bundle_path(name)), self.max_batch_size, self.prediction_log,
+                             self.max_latency_ms)
 
     def bundle_path(self, name: str) -> Path:
         """Where the bundle of `name` is read from."""

@@ -1,0 +1,139 @@
+"""Benchmark: the served endpoint vs a typical user's KServe predictor, with wrk; prints a table.
+
+Same 4-16-3 Keras model for both (the four numeric penguin measurements -> species). Floor: the
+SavedModel signature called in process (serving env). Each server alone on its port; wrk (2
+threads) runs from this machine, so client and server share the 2 cores. Server memory: VmHWM.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVING_PYTHON = str(ROOT / ".venv-serving" / "bin" / "python")
+FEATURES = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
+ROW = {"bill_length_mm": 39.1, "bill_depth_mm": 18.7, "flipper_length_mm": 181.0, "body_mass_g": 3750.0}
+DURATION = "8s"
+CASES = [("v1", 1, 1), ("v1", 8, 1), ("v1", 64, 1), ("v1", 8, 32), ("v2", 8, 1)]  # protocol, connections, rows
+FLOOR = """
+import sys, time, numpy as np, tensorflow as tf
+sig = tf.saved_model.load(sys.argv[1] + "/saved_model")
+fn = sig.signatures["serving_default"]
+args = {n: tf.constant(np.array([v], np.float32)) for n, v in %r.items()}
+for _ in range(200): fn(**args)
+t = time.perf_counter(); n = 3000
+for _ in range(n): fn(**args)
+print((time.perf_counter() - t) / n * 1e6)
+""" % (ROW,)
+
+
+def _bundle(out: Path) -> Path:
+    from components.ingest.executor import ingest
+    from components.train.executor import train
+    from components.train.model import Hyperparameters
+    from components.validate.executor import ValidateOutputs, validate
+
+    ingest(str(ROOT / "data" / "penguins.csv"), "species", out / "train", out / "eval", log=lambda _: None)
+    v = out / "validate"
+    validate(out / "train", out / "eval", ValidateOutputs(v / "s", v / "sc", v / "a", v / "r.html", v / "r.md"),
+             log=lambda _: None)
+    train(out / "train", out / "eval", v / "sc" / "schema.pbtxt", out / "bundle", "species", features=FEATURES,
+          hp=Hyperparameters(epochs=10), log=lambda _: None)
+    return out / "bundle"
+
+
+def _body(protocol: str, rows: int) -> str:
+    if protocol == "v1":
+        return json.dumps({"instances": [ROW] * rows})
+    return json.dumps({"inputs": [{"name": n, "shape": [rows], "datatype": "FP32", "data": [v] * rows}
+                                  for n, v in ROW.items()]})
+
+
+def _wrk(url: str, body: str, connections: int, script_dir: Path) -> dict:
+    script = script_dir / "post.lua"
+    script.write_text('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+                      f"wrk.body = {json.dumps(body)}\n")
+    out = subprocess.run(["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{DURATION}", "--latency", "-s", str(script), url],
+                         capture_output=True, text=True, check=True).stdout
+
+    def latency(label: str) -> float:
+        value, unit = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE).groups()
+        return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50_ms": latency("50%"),
+            "p99_ms": latency("99%"),
+            "errors": int(errors.group(1)) if errors else 0 + (sum(map(int, socket_errors.groups())) if socket_errors else 0)}
+
+
+def _serve(command: list[str], port: int) -> subprocess.Popen:
+    from components.serving import call
+
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    started = time.monotonic()
+    while time.monotonic() - started < 180:
+        try:
+            if call(f"http://127.0.0.1:{port}/v2/health/ready", timeout=2)[0] == 200:
+                return proc
+        except OSError:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"server did not start: {command}")
+
+
+def _peak_rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024
+
+
+def main() -> None:
+    """Measure the floor, then both servers on every case; print one Markdown table."""
+    from components.serving import free_port
+
+    if not shutil.which("wrk"):
+        sys.exit("bench-serve needs wrk: `make bench-serve` installs it (apt-get install wrk)")
+    with tempfile.TemporaryDirectory(prefix="loopline-bench-serve-") as tmp:
+        bundle = _bundle(Path(tmp))
+        floor = float(subprocess.run([SERVING_PYTHON, "-c", FLOOR, str(bundle)], capture_output=True, text=True,
+                                     check=True, env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"}
+                                     ).stdout.strip().splitlines()[-1])
+        print(f"floor: the signature called in process, 1 row: {floor:.0f} us per call "
+              f"({1e6 / floor:,.0f} calls/s on one core)\n")
+        print("| server | protocol | connections | rows/request | requests/s | rows/s | p50 ms | p99 ms | errors |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+        servers = {
+            "loopline": [SERVING_PYTHON, "-m", "loopline_predictor", "--model_dir", str(bundle)],
+            "loopline, micro-batching 2 ms": [SERVING_PYTHON, "-m", "loopline_predictor", "--model_dir", str(bundle),
+                                              "--max_latency_ms", "2"],
+            "baseline": [SERVING_PYTHON, str(ROOT / "bench" / "baseline_predictor.py"), "--model_dir", str(bundle)],
+        }
+        for name, command in servers.items():
+            port = free_port()
+            proc = _serve([*command, "--model_name", "penguins", "--http_port", str(port),
+                           "--grpc_port", str(free_port())], port)
+            try:
+                for protocol, connections, rows in CASES:
+                    if name == "baseline" and protocol == "v2":
+                        continue  # the typical predictor above speaks V1 only
+                    url = (f"http://127.0.0.1:{port}/v1/models/penguins:predict" if protocol == "v1"
+                           else f"http://127.0.0.1:{port}/v2/models/penguins/infer")
+                    r = _wrk(url, _body(protocol, rows), connections, Path(tmp))
+                    print(f"| {name} | {protocol} | {connections} | {rows} | {r['rps']:,.0f} | {r['rps'] * rows:,.0f} "
+                          f"| {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} |", flush=True)
+                print(f"| {name} | peak RSS | | | | | | | {_peak_rss_mb(proc.pid):,.0f} MB |", flush=True)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
