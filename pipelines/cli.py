@@ -84,7 +84,7 @@ def _add_training_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-replicas", type=int, default=1)
     parser.add_argument("--max-replicas", type=int, default=3)
     parser.add_argument("--canary-traffic-percent", type=int, default=-1, help="-1: no canary")
-    parser.add_argument("--rollout-timeout", type=float, default=600, help="seconds to wait for Ready")
+    parser.add_argument("--rollout-timeout", type=float, default=600.0, help="seconds to wait for Ready")
 
 
 def _names(text: str) -> list[str]:
