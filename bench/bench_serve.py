@@ -74,22 +74,6 @@ def _wrk(url: str, body: str, connections: int, script_dir: Path) -> dict:
             "errors": int(errors.group(1)) if errors else 0 + (sum(map(int, socket_errors.groups())) if socket_errors else 0)}
 
 
-def _serve(command: list[str], port: int) -> subprocess.Popen:
-    from components.serving import call
-
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    started = time.monotonic()
-    while time.monotonic() - started < 180:
-        try:
-            if call(f"http://127.0.0.1:{port}/v2/health/ready", timeout=2)[0] == 200:
-                return proc
-        except OSError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(f"server did not start: {command}")
-
-
 def _peak_rss_mb(pid: int) -> float:
     status = Path(f"/proc/{pid}/status").read_text()
     return int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024
@@ -97,7 +81,7 @@ def _peak_rss_mb(pid: int) -> float:
 
 def main() -> None:
     """Measure the floor, then both servers on every case; print one Markdown table."""
-    from components.serving import free_port
+    from components.serving import LocalServer
 
     if not shutil.which("wrk"):
         sys.exit("bench-serve needs wrk: `make bench-serve` installs it (apt-get install wrk)")
@@ -111,28 +95,21 @@ def main() -> None:
         print("| server | protocol | connections | rows/request | requests/s | rows/s | p50 ms | p99 ms | errors |")
         print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
         servers = {
-            "loopline": [SERVING_PYTHON, "-m", "loopline_predictor", "--model_dir", str(bundle)],
-            "loopline, micro-batching 2 ms": [SERVING_PYTHON, "-m", "loopline_predictor", "--model_dir", str(bundle),
-                                              "--max_latency_ms", "2"],
-            "baseline": [SERVING_PYTHON, str(ROOT / "bench" / "baseline_predictor.py"), "--model_dir", str(bundle)],
+            "loopline": (("-m", "loopline_predictor"), ()),
+            "loopline, micro-batching 2 ms": (("-m", "loopline_predictor"), ("--max_latency_ms", "2")),
+            "baseline": ((str(ROOT / "bench" / "baseline_predictor.py"),), ()),
         }
-        for name, command in servers.items():
-            port = free_port()
-            proc = _serve([*command, "--model_name", "penguins", "--http_port", str(port),
-                           "--grpc_port", str(free_port())], port)
-            try:
+        for name, (program, extra) in servers.items():
+            with LocalServer(bundle, "penguins", python=SERVING_PYTHON, program=program, extra_args=extra) as server:
                 for protocol, connections, rows in CASES:
                     if name == "baseline" and protocol == "v2":
                         continue  # the typical predictor above speaks V1 only
-                    url = (f"http://127.0.0.1:{port}/v1/models/penguins:predict" if protocol == "v1"
-                           else f"http://127.0.0.1:{port}/v2/models/penguins/infer")
+                    url = (f"{server.url}/v1/models/penguins:predict" if protocol == "v1"
+                           else f"{server.url}/v2/models/penguins/infer")
                     r = _wrk(url, _body(protocol, rows), connections, Path(tmp))
                     print(f"| {name} | {protocol} | {connections} | {rows} | {r['rps']:,.0f} | {r['rps'] * rows:,.0f} "
                           f"| {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} |", flush=True)
-                print(f"| {name} | peak RSS | | | | | | | {_peak_rss_mb(proc.pid):,.0f} MB |", flush=True)
-            finally:
-                proc.terminate()
-                proc.wait(timeout=30)
+                print(f"| {name} | peak RSS | | | | | | | {_peak_rss_mb(server.pid):,.0f} MB |", flush=True)
 
 
 if __name__ == "__main__":

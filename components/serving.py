@@ -55,17 +55,24 @@ def fetch_text(url: str, timeout: float = 30) -> str:
 
 
 class LocalServer:
-    """`python -m loopline_predictor` on free loopback ports, ready or failed with its log's tail."""
+    """`python -m loopline_predictor` (or another `program` taking the same options) on free loopback
+    ports, ready or failed with its log's tail."""
 
     def __init__(self, model_dir: Path, model_name: str, max_batch_size: int = 1024,
-                 python: str | None = None, ready_timeout: float = 180, extra_args: tuple[str, ...] = ()) -> None:
+                 python: str | None = None, ready_timeout: float = 180, extra_args: tuple[str, ...] = (),
+                 program: tuple[str, ...] = ("-m", "loopline_predictor")) -> None:
         self.model_dir, self.model_name = Path(model_dir), model_name
         self.max_batch_size, self.python, self.ready_timeout = max_batch_size, python or serving_python(), ready_timeout
-        self.extra_args = list(extra_args)
+        self.extra_args, self.program = list(extra_args), list(program)
         self.http_port = free_port()
         self.url = f"http://127.0.0.1:{self.http_port}"
         self._proc: subprocess.Popen | None = None
         self._log = tempfile.NamedTemporaryFile(prefix="loopline-predictor-", suffix=".log", delete=False)
+
+    @property
+    def pid(self) -> int:
+        """The server's process id (for memory readings)."""
+        return self._proc.pid if self._proc else 0
 
     def log_tail(self, chars: int = 2000) -> str:
         """The end of the server's output, for error messages."""
@@ -74,7 +81,7 @@ class LocalServer:
     def start(self) -> "LocalServer":
         """Start and wait until /v2/health/ready answers 200; RuntimeError with the log if not."""
         self._proc = subprocess.Popen(
-            [self.python, "-m", "loopline_predictor", "--model_dir", str(self.model_dir),
+            [self.python, *self.program, "--model_dir", str(self.model_dir),
              "--model_name", self.model_name, "--http_port", str(self.http_port),
              "--grpc_port", str(free_port()), "--max_batch_size", str(self.max_batch_size), *self.extra_args],
             stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
