@@ -96,7 +96,7 @@ def main() -> None:
         print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
         servers = {
             "loopline": (("-m", "loopline_predictor"), ()),
-            "loopline, micro-batching 2 ms": (("-m", "loopline_predictor"), ("--max_latency_ms", "2")),
+            "loopline, max_latency_ms 2": (("-m", "loopline_predictor"), ("--max_latency_ms", "2")),
             "baseline": ((str(ROOT / "bench" / "baseline_predictor.py"),), ()),
         }
         for name, (program, extra) in servers.items():

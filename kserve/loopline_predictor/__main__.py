@@ -23,7 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model_dir", required=True, help="a model bundle, or a folder of bundles")
     parser.add_argument("--max_batch_size", type=int, default=1024, help="rows per request, at most")
     parser.add_argument("--max_latency_ms", type=float, default=0.0,
-                        help="micro-batching: wait up to this long to merge concurrent requests (0 = off)")
+                        help="micro-batching: also wait up to this long for concurrent requests "
+                             "(0: batch only what queues while the model is busy)")
     parser.add_argument("--prediction_log_uri", default="", help="log sampled predictions here (folder or gs://)")
     parser.add_argument("--prediction_log_sample_rate", type=float, default=0.1, help="share of rows logged")
     return parser

@@ -1,8 +1,10 @@
-"""Micro-batching: concurrent requests that arrive within `max_latency_ms` share one model call.
+"""Micro-batching: concurrent requests share one model call, off the event loop.
 
-Requests queue their decoded columns; the first one arms a timer, and the batch goes to the model
-(in a worker thread, off the event loop) when the timer fires or `max_rows` rows are waiting. Each
-request gets its own slice of the outputs back; a failure reaches every request of that batch.
+Opportunistic by default (`max_latency_ms` 0): a request that finds the model idle runs at once,
+alone; requests that arrive while a call is running queue up and go together as the next call, as
+soon as it ends. With `max_latency_ms` > 0 the first queued request also arms a timer, so a batch
+may wait that long for company. A batch never exceeds `max_rows` rows; each request gets its own
+slice of the outputs back, and a failure reaches every request of its batch.
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ import numpy as np
 Columns = dict[str, np.ndarray]
 
 
+def _rows(columns: Columns) -> int:
+    return len(next(iter(columns.values())))
+
+
 class MicroBatcher:
     """Coalesces concurrent calls of `call(columns) -> outputs` (row-aligned) into one."""
 
@@ -22,17 +28,20 @@ class MicroBatcher:
         self.call, self.max_latency, self.max_rows = call, max_latency_ms / 1000.0, max_rows
         self._pending: list[tuple[Columns, asyncio.Future]] = []
         self._rows = 0
+        self._running = 0
         self._timer: asyncio.TimerHandle | None = None
 
     async def submit(self, columns: Columns) -> np.ndarray:
         """Queue one request's rows; returns its outputs once its batch has run."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future = loop.create_future()
-        self._pending.append((columns, future))
-        self._rows += len(next(iter(columns.values())))
-        if self._rows >= self.max_rows:
+        if self._rows + _rows(columns) > self.max_rows:
             self._flush()
-        elif self._timer is None:
+        self._pending.append((columns, future))
+        self._rows += _rows(columns)
+        if self._running == 0 and self.max_latency == 0:
+            self._flush()
+        elif self._timer is None and self.max_latency > 0:
             self._timer = loop.call_later(self.max_latency, self._flush)
         return await future
 
@@ -44,12 +53,13 @@ class MicroBatcher:
         if not batch:
             return
         merged = {name: np.concatenate([columns[name] for columns, _ in batch]) for name in batch[0][0]}
-        sizes = [len(next(iter(columns.values()))) for columns, _ in batch]
+        sizes = [_rows(columns) for columns, _ in batch]
+        self._running += 1
         task = asyncio.ensure_future(asyncio.to_thread(self.call, merged))
         task.add_done_callback(lambda done: self._deliver(done, batch, sizes))
 
-    @staticmethod
-    def _deliver(done: asyncio.Future, batch: list[tuple[Columns, asyncio.Future]], sizes: list[int]) -> None:
+    def _deliver(self, done: asyncio.Future, batch: list[tuple[Columns, asyncio.Future]], sizes: list[int]) -> None:
+        self._running -= 1
         error = done.exception()
         start = 0
         for (_, future), size in zip(batch, sizes):
@@ -59,3 +69,5 @@ class MicroBatcher:
                 else:
                     future.set_result(done.result()[start:start + size])
             start += size
+        if self._running == 0 and self._pending and self.max_latency == 0:
+            self._flush()  # what queued during this call goes now, together

@@ -66,8 +66,8 @@ class LooplineModel(kserve.Model):
         super().__init__(name)
         self.bundle_uri = bundle_uri
         self.max_batch_size = max_batch_size
-        # Micro-batching when max_latency_ms > 0: concurrent requests share one model call.
-        self._batcher = MicroBatcher(self._call, max_latency_ms, max_batch_size) if max_latency_ms > 0 else None
+        # Concurrent requests share one model call (opportunistically, or waiting up to max_latency_ms).
+        self._batcher = MicroBatcher(self._call, max_latency_ms, max_batch_size)
         self.prediction_log = prediction_log
         self.version = ""
         self.spec = None
@@ -121,8 +121,7 @@ class LooplineModel(kserve.Model):
         """Run the signature off the event loop; a failure inside the model is an InferenceError (500)."""
         protocol, columns = payload
         try:
-            outputs = (await self._batcher.submit(columns) if self._batcher is not None
-                       else await asyncio.to_thread(self._call, columns))
+            outputs = await self._batcher.submit(columns)
         except (tf.errors.OpError, ValueError, TypeError) as err:
             raise InferenceError(f"{type(err).__name__}: {err}") from err
         if self.prediction_log is not None:
