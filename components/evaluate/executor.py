@@ -51,16 +51,28 @@ class Evaluation:
         )
 
 
-def _metrics(model: BundleModel, table: pa.Table) -> dict[str, Any]:
-    """The model's metrics on the labelled rows of `table`."""
+@dataclass(frozen=True)
+class _Scored:
+    """A model's predictions on the labelled rows of the eval table, and their metrics."""
+
+    rows: pa.Table
+    labels: np.ndarray
+    predictions: np.ndarray
+    metrics: dict[str, Any]
+
+
+def _score(model: BundleModel, table: pa.Table) -> _Scored:
+    """Predict the labelled rows of `table` once and measure them."""
     labels, present = label_array(table, model.spec)
     rows = table.filter(pa.array(present))
     if rows.num_rows == 0:
         raise LooplineInputError(f"the eval split has no rows with a {model.spec.label!r} label")
     predictions = model.predict([rows])
     if model.spec.task == CLASSIFICATION:
-        return classification_metrics(labels[present], predictions, model.spec.classes)
-    return regression_metrics(labels[present], predictions)
+        metrics = classification_metrics(labels[present], predictions, model.spec.classes)
+    else:
+        metrics = regression_metrics(labels[present], predictions)
+    return _Scored(rows, labels[present], predictions, metrics)
 
 
 def _production(registry_uri: str, model_name: str, table: pa.Table, log: Callable[[str], None]
@@ -75,7 +87,7 @@ def _production(registry_uri: str, model_name: str, table: pa.Table, log: Callab
     with tempfile.TemporaryDirectory(prefix="loopline-production-") as tmp:
         local = registry.download(model_name, version.number, Path(tmp) / "bundle")
         log(f"evaluate: comparing with production v{version.number} of {model_name!r}")
-        return _metrics(BundleModel(local), table), version.number, ""
+        return _score(BundleModel(local), table).metrics, version.number, ""
 
 
 def evaluate(
@@ -97,7 +109,8 @@ def evaluate(
     missing = [c for c in slices if c not in table.column_names]
     if missing:
         raise LooplineInputError(f"slice columns {missing} are not in the eval data; columns: {table.column_names}")
-    metrics = _metrics(candidate, table)
+    scored = _score(candidate, table)
+    metrics = scored.metrics
     log(f"evaluate: candidate on {metrics['count']:,} eval rows: "
         + ", ".join(f"{k}={metrics[k]:.4f}" for k in HEADLINE[spec.task] if metrics.get(k) is not None))
     notes: list[str] = []
@@ -111,10 +124,8 @@ def evaluate(
         notes.append(note)
     decision = decide(spec.task, metrics, production, floors or {}, tolerance, version)
     log(f"evaluate: {decision.reason}")
-    labels, present = label_array(table, spec)
-    labelled = table.filter(pa.array(present))
-    rows = slice_metrics(labelled.select(slices).to_pandas(), slices, labels[present],
-                         candidate.predict([labelled]), spec.task, spec.classes)
+    rows = slice_metrics(scored.rows.select(slices).to_pandas(), slices, scored.labels, scored.predictions,
+                         spec.task, spec.classes)
     return Evaluation(spec.task, spec.classes, metrics, decision, rows, production, version, notes)
 
 

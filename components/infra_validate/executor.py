@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from components.bundle import CLASSIFICATION
@@ -42,7 +43,8 @@ def infra_validate(bundle_dir: Path, eval_dir: Path, rows: int = 16, python: str
     """Serve the bundle, send `rows` eval rows, compare; never raises for a bad candidate."""
     try:
         model = BundleModel(bundle_dir)
-        table = pq.read_table(parquet_files(eval_dir)[0]).slice(0, rows)
+        first = next(pq.ParquetFile(parquet_files(eval_dir)[0]).iter_batches(batch_size=rows))  # read only these
+        table = pa.Table.from_batches([first])
         instances = table.select(model.spec.names).to_pylist()
         expected = model.predict([table])
     except Exception as err:  # noqa: BLE001 - any failure to load or run the candidate blocks the deploy
