@@ -45,6 +45,8 @@ IG_STEPS = 64
 PREDICTIONS = Counter("loopline_predictions", "Rows predicted, by model and predicted label", ["model", "label"])
 REJECTED = Counter("loopline_rejected_requests", "Requests refused before the model ran, by model and reason",
                    ["model", "reason"])
+FAILED = Counter("loopline_failed_requests", "Requests that failed inside the model (HTTP 500), by model and error type",
+                 ["model", "error"])
 # The first phrase of a RequestError's message that names its kind, and the reason label it gets.
 REASONS = (("missing feature", "missing_feature"), ("missing input", "missing_feature"),
            ("unknown feature", "unknown_feature"), ("unknown input", "unknown_feature"),
@@ -123,7 +125,7 @@ class LooplineModel(kserve.Model):
         try:
             outputs = await self._batcher.submit(columns)
         except (tf.errors.OpError, ValueError, TypeError) as err:
-            raise InferenceError(f"{type(err).__name__}: {err}") from err
+            raise self._failure(err) from err
         if self.prediction_log is not None:
             self.prediction_log.record(self.name, self.version, columns, encode_v1(outputs, self.spec)["predictions"])
         return protocol, outputs
@@ -136,7 +138,12 @@ class LooplineModel(kserve.Model):
         try:
             return await asyncio.to_thread(self._explain, payload[1])
         except (tf.errors.OpError, ValueError, TypeError) as err:
-            raise InferenceError(f"{type(err).__name__}: {err}") from err
+            raise self._failure(err) from err
+
+    def _failure(self, err: Exception) -> InferenceError:
+        """Count a failure inside the model and turn it into a 500 naming the error's type."""
+        FAILED.labels(model=self.name, error=type(err).__name__).inc()
+        return InferenceError(f"{type(err).__name__}: {err}")
 
     def _explain(self, columns: dict[str, np.ndarray]) -> dict:
         """Integrated gradients over the encoded inputs the dense layers see, summed per raw feature.
