@@ -16,8 +16,21 @@ PIPELINE_STAMP := .venv/.loopline-stamp
 SERVING_STAMP := .venv-serving/.loopline-stamp
 LOOPLINE := .venv/bin/loopline
 PYTEST_ARGS ?=
+# Images (make images, make compile): REGISTRY and TAG default to components/_image.py's
+# (ghcr.io/loopline, the package version); IMAGE / SERVING_IMAGE override whole names.
+REGISTRY ?=
+TAG ?=
+IMAGE ?=
+SERVING_IMAGE ?=
+PUSH ?= 1
+IMAGE_SETTINGS = LOOPLINE_REGISTRY=$(REGISTRY) LOOPLINE_TAG=$(TAG) LOOPLINE_PIPELINE_IMAGE=$(IMAGE) LOOPLINE_SERVING_IMAGE=$(SERVING_IMAGE)
+# Compile-time cluster settings: a GPU for train, the default pipeline root (gs://...), the output folder.
+GPU ?=
+GPU_COUNT ?=
+PIPELINE_ROOT ?=
+OUT ?=
 
-.PHONY: help install lock run serve compile test bench bench-validate bench-pipeline bench-serve clean
+.PHONY: help install lock run serve compile images test bench bench-validate bench-pipeline bench-serve clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -53,8 +66,18 @@ run: install  ## the main job: train/evaluate/deploy on the bundled data (kfp.lo
 serve: install  ## the local predictor in the foreground on out/models (the deployed production models)
 	$(LOOPLINE) serve
 
-compile: install  ## compile every pipeline to pipelines/compiled/
-	$(LOOPLINE) compile
+compile: install  ## compile every pipeline to pipelines/compiled/ (REGISTRY TAG IMAGE GPU GPU_COUNT PIPELINE_ROOT OUT)
+	$(IMAGE_SETTINGS) LOOPLINE_TRAIN_ACCELERATOR=$(GPU) LOOPLINE_TRAIN_ACCELERATOR_COUNT=$(GPU_COUNT) \
+	  LOOPLINE_PIPELINE_ROOT=$(PIPELINE_ROOT) $(LOOPLINE) compile $(if $(OUT),--out-dir $(OUT))
+
+# The names come from components/_image.py (the same the components and compiled YAML use).
+images:  ## build both images with docker and push them (PUSH=0: build only); REGISTRY=... TAG=...
+	@command -v docker >/dev/null || { echo "make images: no container engine here: docker is not installed. Build where docker runs: components/Dockerfile and kserve/Dockerfile, from the repository root." >&2; exit 1; }
+	@docker info >/dev/null 2>&1 || { echo "make images: no container engine here: the docker daemon does not answer (docker info failed). Build where docker runs: components/Dockerfile and kserve/Dockerfile, from the repository root." >&2; exit 1; }
+	@eval "$$($(IMAGE_SETTINGS) $(PYTHON) -m components._image)" && set -ex && \
+	  docker build --build-arg VERSION=$$VERSION -f components/Dockerfile -t $$PIPELINE_IMAGE . && \
+	  docker build --build-arg VERSION=$$VERSION -f kserve/Dockerfile -t $$SERVING_IMAGE . && \
+	  if [ "$(PUSH)" = 1 ]; then docker push $$PIPELINE_IMAGE && docker push $$SERVING_IMAGE; fi
 
 test: install  ## every test (starts the GCS emulator itself); "no tests collected" fails
 	@.venv/bin/python -m pytest $(PYTEST_ARGS); status=$$?; \

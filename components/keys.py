@@ -12,6 +12,7 @@ SCHEMA = "schema"
 ANOMALIES = "anomalies"
 REPORT_HTML = "report_html"
 REPORT_MARKDOWN = "report_markdown"
+INFERENCE_SERVICE = "inference_service"  # deploy's rendered InferenceService (YAML)
 SCHEMA_FILE = "schema.pbtxt"
 STATS_FILE = "{split}.stats.pb"
 ANOMALIES_FILE = "{split}.anomalies.pbtxt"

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from components import uri as uri_io
+from components.errors import LooplineInputError
 from pipelines import generate, models_cli, predict_cli, serve_cli
 from pipelines.compiling import COMPILED_DIR, compile_all
 
@@ -168,7 +169,12 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _compile(args: argparse.Namespace) -> int:
-    for path in compile_all(args.out_dir):
+    try:
+        written = compile_all(args.out_dir)
+    except LooplineInputError as err:
+        print(f"loopline compile: {err}", file=sys.stderr)
+        return 2
+    for path in written:
         print(f"loopline: compiled {path}")
     return 0
 

@@ -4,8 +4,6 @@ from pathlib import Path
 
 from kfp import compiler
 
-from pipelines.registry import PIPELINES
-
 COMPILED_DIR = Path(__file__).resolve().parent / "compiled"
 
 
@@ -15,7 +13,10 @@ def compiled_path(name: str, out_dir: Path = COMPILED_DIR) -> Path:
 
 
 def compile_all(out_dir: Path = COMPILED_DIR) -> list[Path]:
-    """Compile each registered pipeline; returns the files written."""
+    """Compile each registered pipeline; returns the files written. (Imported here: defining the
+    pipelines reads the compile-time settings, whose errors the CLI reports in one line.)"""
+    from pipelines.registry import PIPELINES
+
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, func in PIPELINES.items():

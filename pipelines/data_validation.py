@@ -4,6 +4,7 @@ from kfp import dsl
 
 from components.ingest.component import ingest
 from components.validate.component import validate
+from pipelines.task_settings import PIPELINE_ROOT, configure
 
 NAME = "loopline-data-validation"
 
@@ -19,16 +20,16 @@ VALIDATE_PARAMETERS = (
 def data_stage(parameters: dict) -> tuple[dsl.PipelineTask, dsl.PipelineTask]:
     """Add ingest and validate to the pipeline being defined, wired to its parameters (its `locals()`);
     returns both tasks for later steps."""
-    data = ingest(
+    data = configure(ingest(
         source=parameters["source"], label_column=parameters["label_column"],
         eval_fraction=parameters["eval_fraction"], key_column=parameters["key_column"],
-    ).set_display_name("ingest")
+    ), "ingest")
     checked = validate(train=data.outputs["train"], eval=data.outputs["eval"],
                        **{name: parameters[name] for name in VALIDATE_PARAMETERS})
-    return data, checked.set_display_name("validate")
+    return data, configure(checked, "validate")
 
 
-@dsl.pipeline(name=NAME, description="Ingest a CSV/Parquet source and validate it with TFDV.")
+@dsl.pipeline(name=NAME, pipeline_root=PIPELINE_ROOT, description="Ingest a CSV/Parquet source and validate it with TFDV.")
 def data_validation_pipeline(
     source: str,
     label_column: str = "species",

@@ -25,8 +25,9 @@ from pipelines.registry import PIPELINES
 SERVING_PYTHON = Path(__file__).resolve().parents[1] / ".venv-serving" / "bin" / "python"
 # kfp.local colours task names in its messages; the summary is plain text.
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-# Report artifacts a run leaves, by artifact name, and the suffix their openable copy gets.
-REPORT_SUFFIXES = {keys.REPORT_HTML: ".html", keys.REPORT_MARKDOWN: ".md"}
+# Artifacts a run leaves for people to open, by artifact name, and the end of their copy's name.
+REPORT_SUFFIXES = {keys.REPORT_HTML: "-report.html", keys.REPORT_MARKDOWN: "-report.md",
+                   keys.INFERENCE_SERVICE: "-inferenceservice.yaml"}
 
 
 @dataclass(frozen=True)
@@ -56,13 +57,14 @@ def _new_run_dir(pipeline_root: Path, before: set[Path]) -> Path | None:
 
 
 def _copy_reports(run_dir: Path) -> dict[str, Path]:
-    """The run's reports, copied to `<task>-report.html|.md` in the run folder so a browser or
-    editor opens them (KFP names artifact files without a suffix)."""
+    """The run's reports (and deploy's InferenceService), copied to `<task>-report.html|.md` (and
+    `deploy-inferenceservice.yaml`) in the run folder so a browser or editor opens them (KFP names
+    artifact files without a suffix)."""
     reports = {}
     for artifact in sorted(run_dir.rglob("*")):
         suffix = REPORT_SUFFIXES.get(artifact.name)
         if suffix and artifact.is_file():
-            copy = run_dir / f"{artifact.parent.name}-report{suffix}"
+            copy = run_dir / f"{artifact.parent.name}{suffix}"
             shutil.copyfile(artifact, copy)
             reports[copy.name] = copy
     return reports

@@ -8,11 +8,12 @@ from components.infra_validate.component import infra_validate
 from components.register.component import register
 from components.train.component import train
 from pipelines.data_validation import data_stage
+from pipelines.task_settings import PIPELINE_ROOT, configure
 
 NAME = "loopline-training"
 
 
-@dsl.pipeline(name=NAME, description="Validate data, train, evaluate against production, register, deploy.")
+@dsl.pipeline(name=NAME, pipeline_root=PIPELINE_ROOT, description="Validate data, train, evaluate against production, register, deploy.")
 def training_pipeline(
     source: str,
     registry_uri: str,
@@ -56,27 +57,27 @@ def training_pipeline(
     """Anomalies stop the run before training when `on_anomalies` is "fail". Every candidate is
     registered with its evaluation; only an approved, infra-validated one becomes production."""
     data, checked = data_stage(locals())
-    trained = train(
+    trained = configure(train(
         train=data.outputs["train"], eval=data.outputs["eval"], schema=checked.outputs["schema"],
         label_column=label_column, features=features, exclude_features=exclude_features, task=task,
         hidden_units=hidden_units, hidden_layers=hidden_layers, dropout=dropout, learning_rate=learning_rate,
         epochs=epochs, batch_size=batch_size, early_stopping_patience=early_stopping_patience, seed=seed,
-    ).set_display_name("train")
-    judged = evaluate(
+    ), "train")
+    judged = configure(evaluate(
         model=trained.outputs["model"], eval=data.outputs["eval"], registry_uri=registry_uri,
         model_name=model_name, floors=floors, tolerance=tolerance, slice_columns=slice_columns,
-    ).set_display_name("evaluate")
-    served = infra_validate(model=trained.outputs["model"], eval=data.outputs["eval"],
-                            golden_rows=golden_rows).set_display_name("infra-validate")
-    registered = register(
+    ), "evaluate")
+    served = configure(infra_validate(model=trained.outputs["model"], eval=data.outputs["eval"],
+                                      golden_rows=golden_rows), "infra-validate")
+    registered = configure(register(
         model=trained.outputs["model"], evaluation=judged.outputs["evaluation"], registry_uri=registry_uri,
         model_name=model_name,
-    ).set_display_name("register")
-    deploy(
+    ), "register")
+    configure(deploy(
         registry_uri=registry_uri, model_name=model_name, version=registered.outputs["version"],
         approved=judged.outputs["approved"], approval_reason=judged.outputs["reason"],
         infra_ok=served.outputs["infra_ok"], infra_reason=served.outputs["reason"],
         model_repository=model_repository, server_url=server_url, target=deploy_target,
         namespace=kserve_namespace, min_replicas=min_replicas, max_replicas=max_replicas,
         canary_traffic_percent=canary_traffic_percent, rollout_timeout_seconds=rollout_timeout_seconds,
-    ).set_display_name("deploy")
+    ), "deploy")

@@ -16,6 +16,7 @@ def deploy(
     approval_reason: str,
     infra_ok: bool,
     infra_reason: str,
+    inference_service: dsl.Output[dsl.Artifact],
     model_repository: str = "",
     server_url: str = "",
     target: str = "local",
@@ -31,7 +32,8 @@ def deploy(
     Target `local`: promote the version and place its bundle in `model_repository` (if given).
     Target `kserve`: create or replace the InferenceService (storageUri = the registry version) in
     `namespace`, wait for Ready; promote only then. On timeout, restore the previous service, leave
-    production unchanged and fail with the reason.
+    production unchanged and fail with the reason. `inference_service`: the rendered
+    InferenceService (YAML) for the version, whichever the target.
     """
     from collections import namedtuple
     from pathlib import Path
@@ -44,5 +46,6 @@ def deploy(
                                canary_traffic_percent=canary_traffic_percent)
     result = run_deploy(registry_uri, model_name, version, approved, approval_reason, infra_ok, infra_reason,
                         model_repository and Path(model_repository), run_id, server_url, target=target,
-                        settings=settings, rollout_timeout=rollout_timeout_seconds)
+                        settings=settings, rollout_timeout=rollout_timeout_seconds,
+                        service_file=Path(inference_service.path))
     return namedtuple("Deployment", ["deployed", "reason"])(result.deployed, result.reason)

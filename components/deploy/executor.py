@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from components.deploy import inference_service
 from components.deploy.inference_service import ServiceSettings, render
 from components.errors import LooplineInputError
 from components.registry import DEPLOYED, ROLLED_BACK, SKIPPED, Registry
@@ -52,12 +53,18 @@ def deploy(
     registry_uri: str, model_name: str, version: int, approved: bool, approval_reason: str, infra_ok: bool,
     infra_reason: str, model_repository: Path | str, run: str, server_url: str = "",
     log: Callable[[str], None] = print, target: str = "local", settings: ServiceSettings = ServiceSettings(),
-    rollout_timeout: float = 600,
+    rollout_timeout: float = 600, service_file: Path | None = None,
 ) -> DeployResult:
-    """Deploy to the `local` or `kserve` target, or record why not."""
+    """Deploy to the `local` or `kserve` target, or record why not. `service_file` receives the
+    InferenceService for the version (applied with target `kserve`; for review otherwise)."""
     if target not in TARGETS:
         raise LooplineInputError(f"deploy target must be one of {TARGETS}, got {target!r}")
     registry = Registry(registry_uri)
+    service = render(model_name, registry.version(model_name, version).uri, version, settings)
+    if service_file is not None:
+        inference_service.write(service_file, service, (
+            f"{model_name} v{version}: applied by deploy (target kserve)" if target == "kserve" else
+            f"{model_name} v{version}: what deploy_target=kserve applies (this run's target: {target})"))
     blocked = ("not approved: " + approval_reason) if not approved else (
         "infra validation failed: " + infra_reason if not infra_ok else "")
     if blocked:
@@ -65,7 +72,7 @@ def deploy(
         log(f"deploy: skipped v{version}: {blocked}")
         return DeployResult(False, blocked)
     if target == "kserve":
-        return _deploy_kserve(registry, model_name, version, run, approval_reason, settings, rollout_timeout, log)
+        return _deploy_kserve(registry, service, model_name, version, run, approval_reason, rollout_timeout, log)
     registry.promote(model_name, version, run, f"approved ({approval_reason}); {infra_reason}")
     reason = f"v{version} is production"
     if str(model_repository):
@@ -78,12 +85,11 @@ def deploy(
     return DeployResult(True, reason)
 
 
-def _deploy_kserve(registry: Registry, model_name: str, version: int, run: str, approval_reason: str,
-                   settings: ServiceSettings, timeout: float, log: Callable[[str], None]) -> DeployResult:
-    """Roll the registry version out as an InferenceService; promote only once it is Ready."""
+def _deploy_kserve(registry: Registry, service: dict, model_name: str, version: int, run: str,
+                   approval_reason: str, timeout: float, log: Callable[[str], None]) -> DeployResult:
+    """Roll the registry version out as the rendered InferenceService; promote only once it is Ready."""
     from components.deploy.kubernetes_target import apply_and_wait, custom_objects_api
 
-    service = render(model_name, registry.version(model_name, version).uri, version, settings)
     rollout = apply_and_wait(custom_objects_api(), service, timeout)
     if not rollout.ready:
         registry.record(model_name, ROLLED_BACK, version, run, rollout.reason)

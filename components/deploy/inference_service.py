@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from components.registry import check_name
 
@@ -65,3 +68,9 @@ def render(name: str, storage_uri: str, version: int, settings: ServiceSettings)
         },
         "spec": {"predictor": predictor},
     }
+
+
+def write(path: Path, service: dict[str, Any], note: str) -> None:
+    """Save the rendered InferenceService as YAML (for `kubectl apply -f` or review), headed by `note`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"# {note}\n" + yaml.safe_dump(service, sort_keys=False))

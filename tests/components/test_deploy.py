@@ -85,3 +85,17 @@ def test_deploy_promotes_places_and_replaces_whole(registered, tmp_path: Path) -
     assert registry.alias("penguins", "previous").number == 1
     assert not (models / "penguins" / "marker-of-v1").exists()
     assert sorted(p.name for p in models.iterdir()) == ["penguins"]
+
+
+def test_deploy_writes_the_inference_service_for_the_version(registered, tmp_path: Path) -> None:
+    """Whatever the target (or a skip), the deploy step leaves the InferenceService it would apply."""
+    import yaml
+
+    registry, uri = registered
+    for approved, path in ((False, tmp_path / "skipped.yaml"), (True, tmp_path / "deployed.yaml")):
+        deploy(uri, "penguins", 2, approved, "reason", True, "ok", "", "run-2", service_file=path, **QUIET)
+        text = path.read_text()
+        assert text.startswith("# penguins v2: what deploy_target=kserve applies (this run's target: local)")
+        service = yaml.safe_load(text)
+        assert service["kind"] == "InferenceService"
+        assert service["spec"]["predictor"]["model"]["storageUri"] == registry.version("penguins", 2).uri

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,3 +42,70 @@ def test_executors_use_the_pipeline_image_without_runtime_installs(name: str, fr
         assert container["image"] == (SERVING_IMAGE if "infra-validate" in name else PIPELINE_IMAGE), name
         script = " ".join(container["command"] + container.get("args", []))
         assert "pip install" not in script
+
+
+@pytest.mark.parametrize("name", sorted(PIPELINES))
+def test_compiled_yaml_loads_with_kfp_and_parses_strictly_as_a_pipeline_spec(name: str) -> None:
+    from google.protobuf import json_format
+    from kfp import components
+    from kfp.pipeline_spec import pipeline_spec_pb2
+
+    path = compiled_path(name, COMPILED_DIR)
+    loaded = components.load_component_from_file(str(path))
+    assert loaded.name == f"loopline-{name}"
+    documents = list(yaml.safe_load_all(path.read_text()))
+    assert len(documents) == 1, "no platform-specific section expected"
+    spec = json_format.ParseDict(documents[0], pipeline_spec_pb2.PipelineSpec(), ignore_unknown_fields=False)
+    assert spec.pipeline_info.name == f"loopline-{name}" and spec.root.dag.tasks
+
+
+def _tasks_and_executors(path: Path) -> tuple[dict, dict]:
+    spec = yaml.safe_load(path.read_text())
+    return spec["root"]["dag"]["tasks"], spec["deploymentSpec"]["executors"]
+
+
+def test_cluster_settings_on_the_training_tasks() -> None:
+    """Heavy steps have requests and limits; only side-effect-free reads are cached or retried."""
+    from pipelines.task_settings import CACHED, HEAVY, RETRIED
+
+    tasks, executors = _tasks_and_executors(compiled_path("training", COMPILED_DIR))
+    assert {t["taskInfo"]["name"] for t in tasks.values()} == set(CACHED)
+    for task in tasks.values():
+        step = task["taskInfo"]["name"]
+        assert task.get("cachingOptions", {}).get("enableCache", False) is CACHED[step], step
+        assert ("retryPolicy" in task) is (step in RETRIED), step
+        resources = executors[task["componentRef"]["name"].replace("comp-", "exec-")]["container"].get("resources")
+        if step in HEAVY:
+            assert resources["resourceCpuLimit"] == HEAVY[step].cpu_limit, step
+            assert resources["resourceMemoryRequest"] == HEAVY[step].memory_request, step
+            assert "accelerator" not in resources, "no GPU unless asked for at compile time"
+        else:
+            assert resources is None, step
+    assert not CACHED["deploy"] and not CACHED["evaluate"] and CACHED["ingest"] and CACHED["validate"]
+
+
+def test_compile_time_images_gpu_and_gs_pipeline_root(tmp_path: Path) -> None:
+    """`make compile` settings reach the YAML: registry/tag, a GPU for train, a gs:// pipeline root."""
+    env = {**os.environ, "LOOPLINE_REGISTRY": "europe-docker.pkg.dev/acme/ml", "LOOPLINE_TAG": "2026.11",
+           "LOOPLINE_TRAIN_ACCELERATOR": "nvidia.com/gpu", "LOOPLINE_TRAIN_ACCELERATOR_COUNT": "2",
+           "LOOPLINE_PIPELINE_ROOT": "gs://acme-pipelines/root"}
+    proc = subprocess.run([sys.executable, "-m", "pipelines.cli", "compile", "--out-dir", str(tmp_path)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    spec = yaml.safe_load(compiled_path("training", tmp_path).read_text())
+    assert spec["defaultPipelineRoot"] == "gs://acme-pipelines/root"
+    images = {name: e["container"]["image"] for name, e in spec["deploymentSpec"]["executors"].items()}
+    assert images["exec-train"] == "europe-docker.pkg.dev/acme/ml/loopline-pipeline:2026.11"
+    assert images["exec-infra-validate"] == "europe-docker.pkg.dev/acme/ml/loopline-serving:2026.11"
+    accelerator = spec["deploymentSpec"]["executors"]["exec-train"]["container"]["resources"]["accelerator"]
+    assert accelerator["resourceType"] == "nvidia.com/gpu" and accelerator["resourceCount"] == "2"
+    assert all("accelerator" not in e["container"].get("resources", {})
+               for name, e in spec["deploymentSpec"]["executors"].items() if name != "exec-train")
+
+
+def test_a_bad_gpu_count_is_refused_naming_the_setting(tmp_path: Path) -> None:
+    env = {**os.environ, "LOOPLINE_TRAIN_ACCELERATOR": "nvidia.com/gpu", "LOOPLINE_TRAIN_ACCELERATOR_COUNT": "two"}
+    proc = subprocess.run([sys.executable, "-m", "pipelines.cli", "compile", "--out-dir", str(tmp_path)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == "loopline compile: LOOPLINE_TRAIN_ACCELERATOR_COUNT must be a whole number >= 1, got 'two'"
