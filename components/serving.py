@@ -58,10 +58,10 @@ class LocalServer:
     """`python -m loopline_predictor` (or another `program` taking the same options) on free loopback
     ports, ready or failed with its log's tail."""
 
-    def __init__(self, model_dir: Path, model_name: str, max_batch_size: int = 1024,
+    def __init__(self, model_dir: Path | str, model_name: str, max_batch_size: int = 1024,
                  python: str | None = None, ready_timeout: float = 180, extra_args: tuple[str, ...] = (),
                  program: tuple[str, ...] = ("-m", "loopline_predictor")) -> None:
-        self.model_dir, self.model_name = Path(model_dir), model_name
+        self.model_dir, self.model_name = str(model_dir), model_name  # a folder or gs://
         self.max_batch_size, self.python, self.ready_timeout = max_batch_size, python or serving_python(), ready_timeout
         self.extra_args, self.program = list(extra_args), list(program)
         self.http_port = free_port()
@@ -81,7 +81,7 @@ class LocalServer:
     def start(self) -> "LocalServer":
         """Start and wait until /v2/health/ready answers 200; RuntimeError with the log if not."""
         self._proc = subprocess.Popen(
-            [self.python, *self.program, "--model_dir", str(self.model_dir),
+            [self.python, *self.program, "--model_dir", self.model_dir,
              "--model_name", self.model_name, "--http_port", str(self.http_port),
              "--grpc_port", str(free_port()), "--max_batch_size", str(self.max_batch_size), *self.extra_args],
             stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},

@@ -264,10 +264,12 @@ def upload_file(path: Path, uri: str) -> None:
     shutil.copyfile(path, target)
 
 
-def upload_tree(local_dir: Path, uri: str) -> list[str]:
-    """Copy every file under a local folder to the same relative names under a URI; returns those names."""
+def upload_tree(local_dir: Path, uri: str, last: tuple[str, ...] = ()) -> list[str]:
+    """Copy every file under a local folder to the same relative names under a URI (the names in
+    `last` after all others, to publish the tree); returns those names."""
     local_dir = Path(local_dir)
-    names = sorted(p.relative_to(local_dir).as_posix() for p in local_dir.rglob("*") if p.is_file())
+    names = sorted((p.relative_to(local_dir).as_posix() for p in local_dir.rglob("*") if p.is_file()),
+                   key=lambda name: (name in last, name))
     for name in names:
         upload_file(local_dir / name, join(uri, name))
     return names

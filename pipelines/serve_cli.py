@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pyarrow.csv as pacsv
 
+from components import uri as uri_io
 from components.bundle import CATEGORICAL, read_bundle
 from components.serving import LocalServer, call, serving_python
 
@@ -26,7 +27,9 @@ SAMPLE = ROOT / "data" / "penguins.csv"
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Add the `serve` subcommand to the `loopline` command."""
     parser = subparsers.add_parser("serve", help="serve the model repository with the local KServe predictor")
-    parser.add_argument("--model-repository", type=Path, default=Path("out/models"))
+    parser.add_argument("--model-repository", default="out/models", help="a folder or gs:// URI of bundles")
+    parser.add_argument("--prediction-log", default="", help="log sampled predictions to this folder or gs:// URI")
+    parser.add_argument("--sample-rate", type=float, default=0.1, help="share of predicted rows logged")
     parser.add_argument("--model", default="penguins", help="the model the smoke run calls")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--smoke", action="store_true", help="start, send V1 and V2 sample requests, print, stop")
@@ -79,11 +82,14 @@ def smoke(repository: Path, model: str, rows: int) -> int:
 
 def run_serve(args: argparse.Namespace) -> int:
     """Run `loopline serve`."""
-    if not (args.model_repository / args.model).exists() and args.smoke:
-        print(f"loopline serve: error: no model {args.model!r} in {args.model_repository}: run the training "
-              "pipeline first (make run)", file=sys.stderr)
-        return 2
     if args.smoke:
-        return smoke(args.model_repository, args.model, args.rows)
-    return subprocess.call([_python(), "-m", "loopline_predictor", "--model_dir", str(args.model_repository),
-                            "--http_port", str(args.port)])
+        repository = Path(args.model_repository)
+        if uri_io.is_gcs(args.model_repository) or not (repository / args.model).exists():
+            print(f"loopline serve: error: no model {args.model!r} in the local folder {args.model_repository}: run "
+                  "the training pipeline first (make run); --smoke reads a local model repository", file=sys.stderr)
+            return 2
+        return smoke(repository, args.model, args.rows)
+    logging = (["--prediction_log_uri", args.prediction_log, "--prediction_log_sample_rate", str(args.sample_rate)]
+               if args.prediction_log else [])
+    return subprocess.call([_python(), "-m", "loopline_predictor", "--model_dir", args.model_repository,
+                            "--http_port", str(args.port), *logging])

@@ -45,7 +45,7 @@ def deploy(
     settings = ServiceSettings(namespace=namespace, min_replicas=min_replicas, max_replicas=max_replicas,
                                canary_traffic_percent=canary_traffic_percent)
     result = run_deploy(registry_uri, model_name, version, approved, approval_reason, infra_ok, infra_reason,
-                        model_repository and Path(model_repository), run_id, server_url, target=target,
+                        model_repository, run_id, server_url, target=target,
                         settings=settings, rollout_timeout=rollout_timeout_seconds,
                         service_file=Path(inference_service.path))
     return namedtuple("Deployment", ["deployed", "reason"])(result.deployed, result.reason)

@@ -9,10 +9,13 @@ server, when its URL is given, is asked to load it (V2 repository API).
 from __future__ import annotations
 
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from components import uri as uri_io
+from components.bundle import FEATURE_SPEC_FILE
 from components.deploy import inference_service
 from components.deploy.inference_service import ServiceSettings, render
 from components.errors import LooplineInputError
@@ -34,24 +37,35 @@ class DeployResult:
     reason: str
 
 
-def place(registry: Registry, model_name: str, version: int, repository: Path) -> Path:
-    """Put the version's bundle at <repository>/<model_name>, never leaving half a bundle there."""
-    target = repository / model_name
-    incoming, outgoing = repository / f".{model_name}.incoming", repository / f".{model_name}.outgoing"
+def place(registry: Registry, model_name: str, version: int, repository: str) -> str:
+    """Put the version's bundle at <repository>/<model_name>: locally never half a bundle (copied
+    beside it, swapped by rename); on gs:// (no rename) replaced with feature_spec.json written last,
+    so a reader that finds the spec finds the whole bundle."""
+    if uri_io.is_gcs(repository):
+        target_uri = uri_io.join(repository, model_name)
+        with tempfile.TemporaryDirectory(prefix="loopline-place-") as tmp:
+            registry.download(model_name, version, Path(tmp))
+            uri_io.delete(uri_io.join(target_uri, FEATURE_SPEC_FILE))
+            uri_io.delete_tree(target_uri)
+            uri_io.upload_tree(Path(tmp), target_uri, last=(FEATURE_SPEC_FILE,))
+        return target_uri
+    local = Path(repository)
+    target = local / model_name
+    incoming, outgoing = local / f".{model_name}.incoming", local / f".{model_name}.outgoing"
     for leftover in (incoming, outgoing):
         shutil.rmtree(leftover, ignore_errors=True)
-    repository.mkdir(parents=True, exist_ok=True)
+    local.mkdir(parents=True, exist_ok=True)
     registry.download(model_name, version, incoming)
     if target.exists():
         target.rename(outgoing)
     incoming.rename(target)
     shutil.rmtree(outgoing, ignore_errors=True)
-    return target
+    return str(target)
 
 
 def deploy(
     registry_uri: str, model_name: str, version: int, approved: bool, approval_reason: str, infra_ok: bool,
-    infra_reason: str, model_repository: Path | str, run: str, server_url: str = "",
+    infra_reason: str, model_repository: str, run: str, server_url: str = "",
     log: Callable[[str], None] = print, target: str = "local", settings: ServiceSettings = ServiceSettings(),
     rollout_timeout: float = 600, service_file: Path | None = None,
 ) -> DeployResult:
@@ -75,8 +89,8 @@ def deploy(
         return _deploy_kserve(registry, service, model_name, version, run, approval_reason, rollout_timeout, log)
     registry.promote(model_name, version, run, f"approved ({approval_reason}); {infra_reason}")
     reason = f"v{version} is production"
-    if str(model_repository):
-        reason += f"; bundle at {place(registry, model_name, version, Path(model_repository))}"
+    if model_repository:
+        reason += f"; bundle at {place(registry, model_name, version, str(model_repository))}"
     if server_url:
         status, answer = call(f"{server_url.rstrip('/')}/v2/repository/models/{model_name}/load", {})
         reason += f"; server {server_url} load: {status}" + ("" if status == 200 else f" {answer}")

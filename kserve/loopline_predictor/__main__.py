@@ -1,7 +1,7 @@
 """Start the loopline predictor: `python -m loopline_predictor --model_dir DIR [kserve options]`.
 
-DIR is one model bundle (served as --model_name) or a model repository: a folder of bundles,
-each served under its folder's name.
+DIR (a local folder or gs://) is one model bundle (served as --model_name) or a model repository:
+a folder of bundles, each served under its folder's name.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 import kserve
 from kserve import model_server
 
+from components import uri as uri_io
 from components.bundle import FEATURE_SPEC_FILE
 from loopline_predictor.prediction_log import PredictionLogger
 from loopline_predictor.repository import BundleRepository
@@ -30,28 +31,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def repository_for(model_dir: Path, model_name: str, max_batch_size: int,
+def bundle_names(model_dir: str) -> list[str]:
+    """Names of the bundles in a model repository folder (local or gs://), sorted."""
+    return [name for name in uri_io.list_dirs(model_dir)
+            if uri_io.exists(uri_io.join(model_dir, name, FEATURE_SPEC_FILE))]
+
+
+def repository_for(model_dir: str, model_name: str, max_batch_size: int,
                    prediction_log: PredictionLogger | None = None, max_latency_ms: float = 0.0) -> BundleRepository:
     """A repository serving one bundle (as `model_name`) or every bundle of a model repository folder."""
-    if (model_dir / FEATURE_SPEC_FILE).exists():
-        return BundleRepository(str(model_dir.parent), max_batch_size, {model_name: model_dir}, prediction_log,
-                                max_latency_ms)
-    if not model_dir.is_dir() or not any((p / FEATURE_SPEC_FILE).exists() for p in model_dir.iterdir()):
+    if uri_io.exists(uri_io.join(model_dir, FEATURE_SPEC_FILE)):
+        parent = model_dir.rstrip("/").rsplit("/", 1)[0]
+        return BundleRepository(parent, max_batch_size, {model_name: model_dir}, prediction_log, max_latency_ms)
+    if not bundle_names(model_dir):
         raise SystemExit(f"loopline-predictor: no model bundle in {model_dir}")
-    return BundleRepository(str(model_dir), max_batch_size, prediction_log=prediction_log,
-                            max_latency_ms=max_latency_ms)
+    return BundleRepository(model_dir, max_batch_size, prediction_log=prediction_log, max_latency_ms=max_latency_ms)
 
 
 def main() -> None:
     """Load every model, then serve them with kserve.ModelServer (hot reload through its repository API)."""
     args, _ = build_parser().parse_known_args()
-    model_dir = Path(args.model_dir)
+    model_dir = args.model_dir if uri_io.is_gcs(args.model_dir) else str(Path(args.model_dir).resolve())
     prediction_log = (PredictionLogger(args.prediction_log_uri, args.prediction_log_sample_rate)
                       if args.prediction_log_uri else None)
     repository = repository_for(model_dir, args.model_name, args.max_batch_size, prediction_log,
                                 args.max_latency_ms)
-    names = list(repository.paths) or sorted(p.name for p in model_dir.iterdir() if (p / FEATURE_SPEC_FILE).exists())
-    for name in names:
+    for name in list(repository.paths) or bundle_names(model_dir):
         repository.load_model(name)
     kserve.ModelServer(registered_models=repository).start(list(repository.get_models().values()))
 

@@ -8,9 +8,9 @@ with and no request is dropped.
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
-
 import kserve
+
+from components import uri as uri_io
 
 from loopline_predictor.model import LooplineModel
 from loopline_predictor.prediction_log import PredictionLogger
@@ -19,7 +19,7 @@ from loopline_predictor.prediction_log import PredictionLogger
 class BundleRepository(kserve.ModelRepository):
     """Bundles by name: `<models_dir>/<name>`, or an explicit path per name (single-bundle mode)."""
 
-    def __init__(self, models_dir: str, max_batch_size: int, paths: dict[str, Path] | None = None,
+    def __init__(self, models_dir: str, max_batch_size: int, paths: dict[str, str] | None = None,
                  prediction_log: PredictionLogger | None = None, max_latency_ms: float = 0.0) -> None:
         super().__init__(models_dir)
         self.max_batch_size = max_batch_size
@@ -28,12 +28,12 @@ class BundleRepository(kserve.ModelRepository):
         self.max_latency_ms = max_latency_ms
 
     def _new(self, name: str) -> LooplineModel:
-        return LooplineModel(name, str(self.bundle_path(name)), self.max_batch_size, self.prediction_log,
+        return LooplineModel(name, self.bundle_path(name), self.max_batch_size, self.prediction_log,
                              self.max_latency_ms)
 
-    def bundle_path(self, name: str) -> Path:
-        """Where the bundle of `name` is read from."""
-        return self.paths.get(name, Path(self.models_dir) / name)
+    def bundle_path(self, name: str) -> str:
+        """Where the bundle of `name` is read from (a local folder or gs://)."""
+        return self.paths.get(name) or uri_io.join(self.models_dir, name)
 
     def load_model(self, name: str) -> bool:
         """Load `name` now (start-up) and make it the served one."""
