@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
@@ -103,3 +105,37 @@ def penguins_bundle(penguins_splits: dict[str, Path], tmp_path_factory: pytest.T
     train(penguins_splits["train"], penguins_splits["eval"], penguins_splits["schema"], bundle, "species",
           hp=Hyperparameters(epochs=8, patience=8), log=lambda _: None)
     return bundle
+
+
+@pytest.fixture(scope="session")
+def kserve_roundtrip(tmp_path_factory: pytest.TempPathFactory) -> Callable[[list[dict], str], list[dict]]:
+    """Parse objects with KServe's own SDK models (in .venv-serving) and return them re-serialised."""
+    script = ROOT / "tests" / "kserve" / "kserve_roundtrip.py"
+    python = ROOT / ".venv-serving" / "bin" / "python"
+
+    def roundtrip(objects: list[dict], model: str) -> list[dict]:
+        path = tmp_path_factory.mktemp("kserve-roundtrip") / "objects.json"
+        path.write_text(json.dumps(objects))
+        proc = subprocess.run([str(python), str(script), model, str(path)], capture_output=True, text=True,
+                              timeout=300, env={"PATH": "/usr/bin:/bin"})
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    return roundtrip
+
+
+@pytest.fixture(scope="session")
+def good_and_broken_models(penguins_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model repository: `good` (the penguins bundle) and `broken`, whose feature_spec.json says
+    `island` is numeric while its SavedModel takes a string: requests pass the spec check and the
+    model call fails (a real failure inside the model, not an injected one)."""
+    from components.bundle import FEATURE_SPEC_FILE
+
+    repository = tmp_path_factory.mktemp("good-and-broken")
+    shutil.copytree(penguins_bundle, repository / "good")
+    shutil.copytree(penguins_bundle, repository / "broken")
+    spec = json.loads((repository / "broken" / FEATURE_SPEC_FILE).read_text())
+    island = next(f for f in spec["features"] if f["name"] == "island")
+    island.update(kind="numeric", dtype="float", vocabulary=[], min=0.0, max=2.0, mean=1.0, std=1.0)
+    (repository / "broken" / FEATURE_SPEC_FILE).write_text(json.dumps(spec))
+    return repository

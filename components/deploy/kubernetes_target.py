@@ -1,8 +1,10 @@
-"""Create or replace an InferenceService through the Kubernetes API, wait for Ready, roll back on failure."""
+"""Create or patch an InferenceService through the Kubernetes API, wait for Ready, roll back on failure.
+
+The calls need exactly get, create, patch and delete on inferenceservices (manifests/base/rbac.yaml):
+a merge patch rather than a PUT, which would need `update`, a verb the issue's Role does not grant."""
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -53,11 +55,25 @@ def _get(api: client.CustomObjectsApi, namespace: str, name: str) -> dict[str, A
         raise
 
 
+def merge_patch(current: Any, desired: Any) -> Any:
+    """The RFC 7386 merge patch that turns `current` into `desired` (null removes a key; lists go whole)."""
+    if not (isinstance(current, dict) and isinstance(desired, dict)):
+        return desired
+    patch: dict[str, Any] = {key: None for key in current if key not in desired}
+    for key, value in desired.items():
+        if key not in current or current[key] != value:
+            patch[key] = merge_patch(current.get(key), value)
+    return patch
+
+
 def _replace(api: client.CustomObjectsApi, body: dict[str, Any], current: dict[str, Any]) -> None:
-    body = copy.deepcopy(body)
-    body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-    api.replace_namespaced_custom_object(GROUP, VERSION, body["metadata"]["namespace"], PLURAL,
-                                         body["metadata"]["name"], body)
+    """Make the spec exactly `body`'s and set its labels/annotations, as one merge patch (RBAC verb
+    `patch`); it carries the resourceVersion read, so a concurrent change fails it (409) as a PUT would."""
+    metadata = body["metadata"]
+    patch = {"metadata": {"resourceVersion": current["metadata"]["resourceVersion"],
+                          "labels": metadata.get("labels", {}), "annotations": metadata.get("annotations", {})},
+             "spec": merge_patch(current.get("spec", {}), body["spec"])}
+    api.patch_namespaced_custom_object(GROUP, VERSION, metadata["namespace"], PLURAL, metadata["name"], patch)
 
 
 def _restorable(previous: dict[str, Any]) -> dict[str, Any]:
@@ -70,7 +86,7 @@ def _restorable(previous: dict[str, Any]) -> dict[str, Any]:
 
 def apply_and_wait(api: client.CustomObjectsApi, service: dict[str, Any], timeout: float, poll: float = 2.0,
                    sleep: Callable[[float], None] = time.sleep) -> Rollout:
-    """Create or replace `service`, wait until Ready; on timeout restore the previous object (or delete
+    """Create or patch `service`, wait until Ready; on timeout restore the previous object (or delete
     a service that did not exist before), so traffic goes back to the previous revision."""
     namespace, name = service["metadata"]["namespace"], service["metadata"]["name"]
     previous = _get(api, namespace, name)
