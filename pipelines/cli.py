@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Sequence
 from components import uri as uri_io
 from components.errors import LooplineInputError
 from pipelines import generate, models_cli, predict_cli, serve_cli
+from pipelines import cluster_cli
 from pipelines.compiling import COMPILED_DIR, compile_all
 
 if TYPE_CHECKING:
@@ -198,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     models_cli.add_parser(commands)
     serve_cli.add_parser(commands)
     predict_cli.add_parser(commands)
+    cluster_cli.add_parser(commands)
     return parser
 
 
