@@ -44,7 +44,7 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(str(c)) for c in column) for column in zip(header, *rows)]
     lines = [header, *rows]
     return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines)
@@ -79,7 +79,7 @@ def _list(registry: reg.Registry, args: argparse.Namespace) -> int:
     if not rows:
         print(f"loopline: no models registered in {registry.root}")
         return 0
-    print(_table(["MODEL", "VERSION", "TIME", "RUN", "ALIASES", args.metric.upper()], rows))
+    print(table(["MODEL", "VERSION", "TIME", "RUN", "ALIASES", args.metric.upper()], rows))
     return 0
 
 
@@ -142,7 +142,7 @@ def _history(registry: reg.Registry, args: argparse.Namespace) -> int:
         raise reg.RegistryError(f"model {args.model!r} has no events in registry {registry.root}")
     rows = [[_short_time(e.time), e.event, "-" if e.version is None else str(e.version), e.run, e.reason,
              json.dumps(e.details, sort_keys=True) if e.details else ""] for e in events]
-    print(_table(["TIME", "EVENT", "VERSION", "RUN", "REASON", "DETAILS"], rows))
+    print(table(["TIME", "EVENT", "VERSION", "RUN", "REASON", "DETAILS"], rows))
     return 0
 
 
