@@ -45,6 +45,7 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Rows under a header, in left-aligned columns (the `loopline` listings)."""
     widths = [max(len(str(c)) for c in column) for column in zip(header, *rows)]
     lines = [header, *rows]
     return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines)
