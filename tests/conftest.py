@@ -107,19 +107,36 @@ def penguins_bundle(penguins_splits: dict[str, Path], tmp_path_factory: pytest.T
     return bundle
 
 
+def _lost(sent: object, back: object, where: str) -> list[str]:
+    """What of `sent` did not survive the round trip (the SDK may add its own defaults)."""
+    if isinstance(sent, dict):
+        if not isinstance(back, dict):
+            return [f"{where}: {back!r}"]
+        return [problem for key, value in sent.items() for problem in (
+            _lost(value, back[key], f"{where}.{key}") if key in back
+            else [f"{where}.{key} was dropped: not a field of KServe's model"])]
+    if isinstance(sent, list):
+        if not isinstance(back, list) or len(back) != len(sent):
+            return [f"{where}: {back!r}"]
+        return [p for i, (item, returned) in enumerate(zip(sent, back)) for p in _lost(item, returned, f"{where}[{i}]")]
+    return [] if sent == back else [f"{where}: sent {sent!r}, KServe read {back!r}"]
+
+
 @pytest.fixture(scope="session")
-def kserve_roundtrip(tmp_path_factory: pytest.TempPathFactory) -> Callable[[list[dict], str], list[dict]]:
-    """Parse objects with KServe's own SDK models (in .venv-serving) and return them re-serialised."""
+def kserve_roundtrip(tmp_path_factory: pytest.TempPathFactory) -> Callable[[list[dict], str], list[list[str]]]:
+    """Parse objects with KServe's own SDK models (in .venv-serving); per object, what was dropped or
+    changed on the way (a misspelt or misplaced field), [] when all of it is a field KServe knows."""
     script = ROOT / "tests" / "kserve" / "kserve_roundtrip.py"
     python = ROOT / ".venv-serving" / "bin" / "python"
 
-    def roundtrip(objects: list[dict], model: str) -> list[dict]:
+    def roundtrip(objects: list[dict], model: str) -> list[list[str]]:
         path = tmp_path_factory.mktemp("kserve-roundtrip") / "objects.json"
         path.write_text(json.dumps(objects))
         proc = subprocess.run([str(python), str(script), model, str(path)], capture_output=True, text=True,
                               timeout=300, env={"PATH": "/usr/bin:/bin"})
         assert proc.returncode == 0, proc.stderr[-2000:]
-        return json.loads(proc.stdout.strip().splitlines()[-1])
+        parsed = json.loads(proc.stdout.strip().splitlines()[-1])
+        return [_lost(sent, back, sent.get("kind", model)) for sent, back in zip(objects, parsed)]
 
     return roundtrip
 

@@ -11,7 +11,7 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
 from hypothesis import given
@@ -124,24 +124,11 @@ SETTINGS = ServiceSettings(namespace="ml", min_replicas=1, max_replicas=4, canar
 def test_rendered_service_is_what_kserves_own_models_accept(kserve_roundtrip) -> None:
     objects = [render("penguins", "gs://bucket/registry/penguins/versions/3", 3, SETTINGS),
                render("penguins", "/mnt/registry/penguins/versions/1", 1, ServiceSettings())]
-    parsed = kserve_roundtrip(objects, "V1beta1InferenceService")
-    for sent, back in zip(objects, parsed):  # nothing dropped or changed: every key is one KServe knows
-        _assert_within(sent, back, "InferenceService")
+    assert kserve_roundtrip(objects, "V1beta1InferenceService") == [[], []]  # every key is one KServe knows
     predictor = objects[0]["spec"]["predictor"]
     assert predictor["model"]["storageUri"] == "gs://bucket/registry/penguins/versions/3"
     assert predictor["canaryTrafficPercent"] == 10 and predictor["maxReplicas"] == 4
     assert "canaryTrafficPercent" not in objects[1]["spec"]["predictor"]
-
-
-def _assert_within(sent: Any, back: Any, where: str) -> None:
-    """Every key and value we sent survives the SDK's round trip (it may add its own defaults)."""
-    if isinstance(sent, dict):
-        assert isinstance(back, dict), f"{where}: {back!r}"
-        for key, value in sent.items():
-            assert key in back, f"{where}.{key} was dropped: not a field of KServe's model"
-            _assert_within(value, back[key], f"{where}.{key}")
-    else:
-        assert sent == back, f"{where}: sent {sent!r}, KServe read {back!r}"
 
 
 def test_render_refuses_bad_settings() -> None:

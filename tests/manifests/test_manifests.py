@@ -88,30 +88,13 @@ def test_the_schema_check_is_strict() -> None:
 
 # -- the ServingRuntime ----------------------------------------------------------------------------
 
-def _assert_within(sent: Any, back: Any, where: str) -> None:
-    """Every key and value sent survives the SDK's round trip (it may add its own defaults)."""
-    if isinstance(sent, dict):
-        assert isinstance(back, dict), f"{where}: {back!r}"
-        for key, value in sent.items():
-            assert key in back, f"{where}.{key} was dropped: not a field of KServe's model"
-            _assert_within(value, back[key], f"{where}.{key}")
-    elif isinstance(sent, list):
-        assert isinstance(back, list) and len(back) == len(sent), f"{where}: {back!r}"
-        for index, (item, returned) in enumerate(zip(sent, back)):
-            _assert_within(item, returned, f"{where}[{index}]")
-    else:
-        assert sent == back, f"{where}: sent {sent!r}, KServe read {back!r}"
-
-
 def test_serving_runtime_is_what_kserves_own_models_accept(kserve_roundtrip) -> None:
     runtimes = [only(rendered(overlay), "ServingRuntime") for overlay in sorted(OVERLAYS)]
     broken = json.loads(json.dumps(runtimes[0]))
     broken["spec"]["containers"][0]["imagePullPolicyy"] = "Always"
-    back = kserve_roundtrip([*runtimes, broken], "V1alpha1ServingRuntime")
-    for sent, parsed in zip(runtimes, back):
-        _assert_within(sent, parsed, "ServingRuntime")
-    with pytest.raises(AssertionError, match="imagePullPolicyy was dropped"):
-        _assert_within(broken, back[-1], "ServingRuntime")  # the check can fail
+    *fine, lost = kserve_roundtrip([*runtimes, broken], "V1alpha1ServingRuntime")
+    assert fine == [[] for _ in runtimes]
+    assert lost == ["ServingRuntime.spec.containers[0].imagePullPolicyy was dropped: not a field of KServe's model"]
 
 
 @overlays
