@@ -28,6 +28,7 @@ IMAGE_SETTINGS = LOOPLINE_REGISTRY=$(REGISTRY) LOOPLINE_TAG=$(TAG) LOOPLINE_PIPE
 GPU ?=
 GPU_COUNT ?=
 PIPELINE_ROOT ?=
+CACHING ?=
 OUT ?=
 
 .PHONY: help install lock run serve compile images test bench bench-validate bench-pipeline bench-serve clean
@@ -66,9 +67,9 @@ run: install  ## the main job: train/evaluate/deploy on the bundled data (kfp.lo
 serve: install  ## the local predictor in the foreground on out/models (the deployed production models)
 	$(LOOPLINE) serve
 
-compile: install  ## compile every pipeline to pipelines/compiled/ (REGISTRY TAG IMAGE GPU GPU_COUNT PIPELINE_ROOT OUT)
+compile: install  ## compile every pipeline to pipelines/compiled/ (REGISTRY TAG IMAGE GPU GPU_COUNT PIPELINE_ROOT CACHING=off OUT)
 	$(IMAGE_SETTINGS) LOOPLINE_TRAIN_ACCELERATOR=$(GPU) LOOPLINE_TRAIN_ACCELERATOR_COUNT=$(GPU_COUNT) \
-	  LOOPLINE_PIPELINE_ROOT=$(PIPELINE_ROOT) $(LOOPLINE) compile $(if $(OUT),--out-dir $(OUT))
+	  LOOPLINE_PIPELINE_ROOT=$(PIPELINE_ROOT) LOOPLINE_CACHING=$(CACHING) $(LOOPLINE) compile $(if $(OUT),--out-dir $(OUT))
 
 # The names come from components/_image.py (the same the components and compiled YAML use).
 images:  ## build both images with docker and push them (PUSH=0: build only); REGISTRY=... TAG=...

@@ -4,7 +4,8 @@ They are compiled into the YAML (kfp.local ignores resources, caching and retrie
 compile-time settings. The GPU for training comes from the environment at compile time:
 LOOPLINE_TRAIN_ACCELERATOR (e.g. `nvidia.com/gpu`) and LOOPLINE_TRAIN_ACCELERATOR_COUNT (default 1);
 the default pipeline root (where a cluster run's artifacts go, e.g. `gs://bucket/root`) from
-LOOPLINE_PIPELINE_ROOT (unset: the cluster's default; a run may still set its own).
+LOOPLINE_PIPELINE_ROOT (unset: the cluster's default; a run may still set its own); LOOPLINE_CACHING=off
+turns caching off for every step (for scheduled runs that read a fixed source URI: see CACHED).
 """
 
 from __future__ import annotations
@@ -47,6 +48,14 @@ RETRIED = ("ingest", "validate", "evaluate")
 PIPELINE_ROOT = os.environ.get("LOOPLINE_PIPELINE_ROOT") or None
 
 
+def caching_allowed() -> bool:
+    """False when LOOPLINE_CACHING=off at compile time (every step then runs every time)."""
+    setting = (os.environ.get("LOOPLINE_CACHING") or "on").strip().lower()
+    if setting not in ("on", "off"):
+        raise LooplineInputError(f"LOOPLINE_CACHING must be 'on' or 'off', got {setting!r}")
+    return setting == "on"
+
+
 def train_accelerator() -> tuple[str, int] | None:
     """The GPU type and count set for the train step at compile time, or None."""
     kind = os.environ.get("LOOPLINE_TRAIN_ACCELERATOR", "").strip()
@@ -60,7 +69,7 @@ def train_accelerator() -> tuple[str, int] | None:
 
 def configure(task: dsl.PipelineTask, step: str) -> dsl.PipelineTask:
     """Give the task named `step` its display name, resources, caching and retries."""
-    task.set_display_name(step).set_caching_options(CACHED[step])
+    task.set_display_name(step).set_caching_options(CACHED[step] and caching_allowed())
     resources = HEAVY.get(step)
     if resources is not None:
         (task.set_cpu_request(resources.cpu_request).set_cpu_limit(resources.cpu_limit)

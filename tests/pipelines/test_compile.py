@@ -109,3 +109,13 @@ def test_a_bad_gpu_count_is_refused_naming_the_setting(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip() == "loopline compile: LOOPLINE_TRAIN_ACCELERATOR_COUNT must be a whole number >= 1, got 'two'"
+
+
+def test_caching_off_at_compile_time_reaches_every_task(tmp_path: Path) -> None:
+    """For schedules on a fixed source URI: ingest's cache key is the URI, not the data behind it."""
+    env = {**os.environ, "LOOPLINE_CACHING": "off"}
+    proc = subprocess.run([sys.executable, "-m", "pipelines.cli", "compile", "--out-dir", str(tmp_path)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    tasks, _ = _tasks_and_executors(compiled_path("training", tmp_path))
+    assert len(tasks) == 7 and not any(t.get("cachingOptions", {}).get("enableCache") for t in tasks.values())
