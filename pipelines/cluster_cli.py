@@ -27,9 +27,8 @@ from typing import Any, Callable
 
 from components.errors import LooplineInputError
 from pipelines import cron
-from pipelines.compiling import compiled_path
+from pipelines.compiling import compiled_names, compiled_path
 from pipelines.models_cli import table
-from pipelines.registry import PIPELINES
 
 ERROR_EXIT = 2
 RUN_FAILED_EXIT = 1
@@ -74,7 +73,7 @@ def kfp_name(pipeline: str) -> str:
     """A loopline pipeline's KFP name (from its compiled YAML); other names as given."""
     from pipelines.cluster import read_package
 
-    return read_package(compiled_path(pipeline)).name if pipeline in PIPELINES else pipeline
+    return read_package(compiled_path(pipeline)).name if pipeline in compiled_names() else pipeline
 
 
 def _when(moment: Any) -> str:
@@ -222,7 +221,7 @@ def _parents() -> dict[str, argparse.ArgumentParser]:
     connection.add_argument("--token", help="bearer token (default: the file named by $KF_PIPELINES_SA_TOKEN_PATH)")
     connection.add_argument("--namespace", help="Kubeflow profile namespace (required on multi-user KFP)")
     target = argparse.ArgumentParser(add_help=False)
-    target.add_argument("pipeline", metavar="PIPELINE", help=f"{' | '.join(PIPELINES)} | a KFP pipeline name")
+    target.add_argument("pipeline", metavar="PIPELINE", help=f"{' | '.join(compiled_names())} | a KFP pipeline name")
     target.add_argument("--version", help="pipeline version name (default: the newest)")
     target.add_argument("--experiment", default=DEFAULT_EXPERIMENT, help="created when missing (default %(default)s)")
     target.add_argument("--param", type=_param, action="append", default=[], metavar="KEY=VALUE",
@@ -243,7 +242,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
     upload = commands.add_parser("upload", parents=[connection], help="upload a compiled pipeline to KFP "
                                  "(a new version only when its content changed)", **formatting)
-    upload.add_argument("pipeline", choices=list(PIPELINES))
+    upload.add_argument("pipeline", choices=compiled_names())
     upload.add_argument("--package", type=Path, help="compiled YAML to upload (default: pipelines/compiled/)")
     upload.set_defaults(func=_handler(_upload))
 

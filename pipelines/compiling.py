@@ -12,6 +12,12 @@ def compiled_path(name: str, out_dir: Path = COMPILED_DIR) -> Path:
     return out_dir / f"{name.replace('-', '_')}.yaml"
 
 
+def compiled_names(out_dir: Path = COMPILED_DIR) -> list[str]:
+    """The names of the pipelines compiled in `out_dir` (the committed ones by default), without
+    importing the pipeline definitions (which read compile-time settings)."""
+    return sorted(path.stem.replace("_", "-") for path in out_dir.glob("*.yaml"))
+
+
 def compile_all(out_dir: Path = COMPILED_DIR) -> list[Path]:
     """Compile each registered pipeline; returns the files written. (Imported here: defining the
     pipelines reads the compile-time settings, whose errors the CLI reports in one line.)"""

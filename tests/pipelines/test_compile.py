@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from components._image import PIPELINE_IMAGE, SERVING_IMAGE
-from pipelines.compiling import COMPILED_DIR, compile_all, compiled_path
+from pipelines.compiling import COMPILED_DIR, compile_all, compiled_names, compiled_path
 from pipelines.registry import PIPELINES
 
 
@@ -20,6 +20,10 @@ def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("compiled")
     compile_all(out)
     return out
+
+
+def test_exactly_the_registered_pipelines_are_compiled(fresh: Path) -> None:
+    assert compiled_names() == compiled_names(fresh) == sorted(PIPELINES)
 
 
 @pytest.mark.parametrize("name", sorted(PIPELINES))
