@@ -52,11 +52,13 @@ class MicroBatcher:
         batch, self._pending, self._rows = self._pending, [], 0
         if not batch:
             return
-        merged = {name: np.concatenate([columns[name] for columns, _ in batch]) for name in batch[0][0]}
+        merged = batch[0][0] if len(batch) == 1 else {
+            name: np.concatenate([columns[name] for columns, _ in batch]) for name in batch[0][0]}
         sizes = [_rows(columns) for columns, _ in batch]
         self._running += 1
-        task = asyncio.ensure_future(asyncio.to_thread(self.call, merged))
-        task.add_done_callback(lambda done: self._deliver(done, batch, sizes))
+        # The default executor's thread, without to_thread's context copy (nothing here reads contextvars).
+        call = asyncio.get_running_loop().run_in_executor(None, self.call, merged)
+        call.add_done_callback(lambda done: self._deliver(done, batch, sizes))
 
     def _deliver(self, done: asyncio.Future, batch: list[tuple[Columns, asyncio.Future]], sizes: list[int]) -> None:
         self._running -= 1
@@ -67,7 +69,7 @@ class MicroBatcher:
                 if error is not None:
                     future.set_exception(error)
                 else:
-                    future.set_result(done.result()[start:start + size])
+                    future.set_result(done.result() if len(batch) == 1 else done.result()[start:start + size])
             start += size
         if self._running == 0 and self._pending and self.max_latency == 0:
             self._flush()  # what queued during this call goes now, together
