@@ -12,9 +12,11 @@ import json
 import socket
 import sys
 from dataclasses import asdict
+from pathlib import Path
 from typing import Callable, Sequence
 
 from components import registry as reg
+from components import uri as uri_io
 from components.errors import LooplineInputError
 
 DEFAULT_REGISTRY = "out/registry"
@@ -41,6 +43,11 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     api, auth = sys.modules.get("google.api_core.exceptions"), sys.modules.get("google.auth.exceptions")
     errors += [api.GoogleAPIError] if api else []
     errors += [auth.GoogleAuthError] if auth else []
+    executor, kube = sys.modules.get("components.deploy.executor"), sys.modules.get("kubernetes.config")
+    errors += [executor.RolloutError] if executor else []  # the service was restored; aliases unchanged
+    errors += [kube.ConfigException] if kube else []  # no in-cluster config and no kubeconfig
+    api_error = sys.modules.get("kubernetes.client.rest")
+    errors += [api_error.ApiException] if api_error else []
     return tuple(errors)
 
 
@@ -116,8 +123,26 @@ def _show(registry: reg.Registry, args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(registry: reg.Registry, args: argparse.Namespace, version: int) -> str:
+    """Serve `version` where the options say (local model repository / server, or KServe) before the
+    aliases move, so a failed rollout leaves production as it was; "" when no option is given."""
+    if not (args.model_repository or args.server_url or args.kserve_namespace):
+        return ""
+    from components.deploy.executor import serve_version
+    from components.deploy.inference_service import ServiceSettings
+
+    if args.kserve_namespace:
+        return serve_version(registry, args.model, version, "kserve", settings=ServiceSettings(
+            namespace=args.kserve_namespace), timeout=args.rollout_timeout)
+    repository = args.model_repository if not args.model_repository or uri_io.is_gcs(args.model_repository) \
+        else str(Path(args.model_repository).resolve())
+    return serve_version(registry, args.model, version, "local", repository, args.server_url)
+
+
 def _promote(registry: reg.Registry, args: argparse.Namespace) -> int:
     before = registry.alias(args.model, reg.PRODUCTION)
+    registry.version(args.model, args.version)  # an unknown version fails before anything is served
+    served = _serve(registry, args, args.version)
     registry.promote(args.model, args.version, args.run, args.reason)
     previous = registry.alias(args.model, reg.PREVIOUS)
     if before is not None and before.number == args.version:
@@ -125,15 +150,21 @@ def _promote(registry: reg.Registry, args: argparse.Namespace) -> int:
     else:
         print(f"loopline: {args.model} version {args.version} is production; previous: "
               f"{previous.number if previous else 'none'}")
+    if served:
+        print(f"loopline: served: {served}")
     return 0
 
 
 def _rollback(registry: reg.Registry, args: argparse.Namespace) -> int:
     before = registry.alias(args.model, reg.PRODUCTION)
+    target = registry.alias(args.model, reg.PREVIOUS)  # what rollback restores (None: it refuses below)
+    served = _serve(registry, args, target.number) if target is not None and before is not None else ""
     restored = registry.rollback(args.model, args.run, args.reason)
     previous = registry.alias(args.model, reg.PREVIOUS)
     print(f"loopline: {args.model} rolled back from version {before.number if before else '?'} to version "
           f"{restored.number}; previous: {previous.number if previous else 'none'}")
+    if served:
+        print(f"loopline: served: {served}")
     return 0
 
 
@@ -191,13 +222,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                       help="a version number or alias (default: production, else the newest)")
     show.set_defaults(func=_handler(_show))
 
-    promote = actions.add_parser("promote", parents=[common, changes],
+    serving = argparse.ArgumentParser(add_help=False)
+    where = serving.add_argument_group("serve the version as well (else only the registry's aliases move)")
+    where.add_argument("--model-repository", default="", metavar="DIR", help="place its bundle here (a folder or gs://)")
+    where.add_argument("--server-url", default="", help="and ask this local predictor to load it")
+    where.add_argument("--kserve-namespace", default="", metavar="NS",
+                       help="apply its InferenceService in NS and wait for Ready (kubeconfig or in-cluster)")
+    where.add_argument("--rollout-timeout", type=float, default=600.0, help="seconds to wait for Ready")
+
+    promote = actions.add_parser("promote", parents=[common, changes, serving],
                                  help="make a version production (the old production becomes previous)")
     promote.add_argument("model")
     promote.add_argument("version", type=_version_number)
     promote.set_defaults(func=_handler(_promote))
 
-    rollback = actions.add_parser("rollback", parents=[common, changes],
+    rollback = actions.add_parser("rollback", parents=[common, changes, serving],
                                   help="make the previous production version production again")
     rollback.add_argument("model")
     rollback.set_defaults(func=_handler(_rollback))

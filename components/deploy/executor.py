@@ -85,30 +85,42 @@ def deploy(
         registry.record(model_name, SKIPPED, version, run, blocked)
         log(f"deploy: skipped v{version}: {blocked}")
         return DeployResult(False, blocked)
-    if target == "kserve":
-        return _deploy_kserve(registry, service, model_name, version, run, approval_reason, rollout_timeout, log)
-    registry.promote(model_name, version, run, f"approved ({approval_reason}); {infra_reason}")
-    reason = f"v{version} is production"
-    if model_repository:
-        reason += f"; bundle at {place(registry, model_name, version, str(model_repository))}"
-    if server_url:
-        status, answer = call(f"{server_url.rstrip('/')}/v2/repository/models/{model_name}/load", {})
-        reason += f"; server {server_url} load: {status}" + ("" if status == 200 else f" {answer}")
+    if target == "kserve":  # promote only once the service is Ready
+        try:
+            served = serve_version(registry, model_name, version, target, settings=settings, timeout=rollout_timeout)
+        except RolloutError as err:
+            registry.record(model_name, ROLLED_BACK, version, run, str(err))
+            raise RolloutError(f"deploy of {model_name} v{version} failed: {err}; production unchanged") from None
+        registry.promote(model_name, version, run, f"approved ({approval_reason}); {served}")
+    else:
+        registry.promote(model_name, version, run, f"approved ({approval_reason}); {infra_reason}")
+        served = serve_version(registry, model_name, version, target, str(model_repository or ""), server_url)
+    reason = f"v{version} is production" + (f"; {served}" if served else "")
     registry.record(model_name, DEPLOYED, version, run, reason)
     log(f"deploy: {reason}")
     return DeployResult(True, reason)
 
 
-def _deploy_kserve(registry: Registry, service: dict, model_name: str, version: int, run: str,
-                   approval_reason: str, timeout: float, log: Callable[[str], None]) -> DeployResult:
-    """Roll the registry version out as the rendered InferenceService; promote only once it is Ready."""
-    from components.deploy.kubernetes_target import apply_and_wait, custom_objects_api
+def serve_version(registry: Registry, model_name: str, version: int, target: str, model_repository: str = "",
+                  server_url: str = "", settings: ServiceSettings = ServiceSettings(), timeout: float = 600) -> str:
+    """Make `version` the one served; says what was done. Target `local`: place its bundle in
+    `model_repository` and ask the server at `server_url` to load it (each when given). Target
+    `kserve`: apply its InferenceService and wait for Ready, else restore the previous one and
+    raise RolloutError. Used by deploy and by `loopline models promote|rollback`."""
+    if target not in TARGETS:
+        raise LooplineInputError(f"deploy target must be one of {TARGETS}, got {target!r}")
+    if target == "kserve":
+        from components.deploy.kubernetes_target import apply_and_wait, custom_objects_api
 
-    rollout = apply_and_wait(custom_objects_api(), service, timeout)
-    if not rollout.ready:
-        registry.record(model_name, ROLLED_BACK, version, run, rollout.reason)
-        raise RolloutError(f"deploy of {model_name} v{version} failed: {rollout.reason}; production unchanged")
-    registry.promote(model_name, version, run, f"approved ({approval_reason}); {rollout.reason}")
-    registry.record(model_name, DEPLOYED, version, run, rollout.reason)
-    log(f"deploy: {rollout.reason}; v{version} is production")
-    return DeployResult(True, f"v{version} is production; {rollout.reason}")
+        service = render(model_name, registry.version(model_name, version).uri, version, settings)
+        rollout = apply_and_wait(custom_objects_api(), service, timeout)
+        if not rollout.ready:
+            raise RolloutError(rollout.reason)
+        return rollout.reason
+    done = []
+    if model_repository:
+        done.append(f"bundle at {place(registry, model_name, version, model_repository)}")
+    if server_url:
+        status, answer = call(f"{server_url.rstrip('/')}/v2/repository/models/{model_name}/load", {})
+        done.append(f"server {server_url} load: {status}" + ("" if status == 200 else f" {answer}"))
+    return "; ".join(done)

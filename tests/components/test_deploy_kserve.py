@@ -24,6 +24,7 @@ from components.deploy.executor import RolloutError, deploy
 from components.deploy.inference_service import ServiceSettings, render
 from components.deploy.kubernetes_target import apply_and_wait, merge_patch
 from components.registry import PRODUCTION, Registry
+from pipelines import cli
 
 PREFIX = "/apis/serving.kserve.io/v1beta1/namespaces/"
 
@@ -220,3 +221,31 @@ OBJECTS = st.dictionaries(st.text(max_size=2), JSON, max_size=4)
 @given(OBJECTS, OBJECTS)
 def test_merge_patch_turns_current_into_desired(current: dict, desired: dict) -> None:
     assert _apply_merge_patch(current, merge_patch(current, desired)) == desired
+
+
+def test_models_rollback_to_kserve_serves_the_previous_version_first(fake_factory, monkeypatch, tmp_path: Path,
+                                                                     penguins_bundle: Path, capsys) -> None:
+    """`loopline models rollback --kserve-namespace`: the InferenceService goes back to the previous
+    version's storageUri, then the alias moves; a rollout that never gets Ready moves nothing."""
+    registry, uri = _registry_with_two(tmp_path, penguins_bundle)
+    fake = fake_factory(ready_after=1)
+    monkeypatch.setattr(kubernetes_target, "custom_objects_api", fake.api)
+    for version in (1, 2):
+        assert deploy(uri, "penguins", version, True, "approved", True, "ok", "", f"r{version}", log=lambda _: None,
+                      target="kserve", settings=SETTINGS, rollout_timeout=10).deployed
+    rollback = ["models", "rollback", "penguins", "--registry", uri, "--reason", "v2 misbehaves",
+                "--kserve-namespace", "ml", "--rollout-timeout", "10"]
+    assert cli.main(rollback) == 0
+    assert fake.objects[("ml", "penguins")]["spec"]["predictor"]["model"]["storageUri"] == \
+        registry.version("penguins", 1).uri
+    assert registry.alias("penguins", PRODUCTION).number == 1
+    assert "loopline: served: InferenceService ml/penguins is Ready" in capsys.readouterr().out
+
+    assert cli.main(["models", "promote", "penguins", "2", "--registry", uri, "--reason", "fixed",
+                     "--kserve-namespace", "ml", "--rollout-timeout", "10"]) == 0
+    fake.ready_after = None
+    assert cli.main([*rollback[:-1], "0.2"]) == 2
+    assert "not Ready within" in capsys.readouterr().err
+    assert registry.alias("penguins", PRODUCTION).number == 2
+    assert fake.objects[("ml", "penguins")]["spec"]["predictor"]["model"]["storageUri"] == \
+        registry.version("penguins", 2).uri

@@ -155,3 +155,32 @@ def test_cli_storage_errors_are_one_line(gcs_bucket: str, capsys: pytest.Capture
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("loopline models: error: ")
     assert "no-such-bucket-loopline" in err
+
+
+def test_promote_and_rollback_can_place_the_bundle_that_is_served(root: str, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """With --model-repository the served bundle follows the aliases (not only the registry)."""
+    models = tmp_path / "models"
+    assert run_cli(["models", "promote", "--registry", root, MODEL, "2", "--reason", "better",
+                    "--model-repository", str(models)]) == 0
+    assert (models / MODEL / "saved_model.pb").read_bytes() == b"two"
+    assert f"loopline: served: bundle at {models / MODEL}" in capsys.readouterr().out
+    assert run_cli(["models", "rollback", "--registry", root, MODEL, "--reason", "v2 misbehaves",
+                    "--model-repository", str(models)]) == 0
+    assert (models / MODEL / "saved_model.pb").read_bytes() == b"one"
+    assert Registry(root).alias(MODEL, reg.PRODUCTION).number == 1
+
+
+def test_a_rollback_that_cannot_be_served_moves_no_alias(root: str, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """No kubeconfig and no cluster: one line, exit 2, production unchanged."""
+    assert run_cli(["models", "promote", "--registry", root, MODEL, "2", "--reason", "better"]) == 0
+    env = {"KUBECONFIG": str(tmp_path / "absent-kubeconfig")}
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
+        assert run_cli(["models", "rollback", "--registry", root, MODEL, "--reason", "r",
+                        "--kserve-namespace", "ml"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and error[0].startswith("loopline models: error: ")
+    assert Registry(root).alias(MODEL, reg.PRODUCTION).number == 2
