@@ -27,6 +27,7 @@ from typing import Any, Callable
 
 from components.errors import LooplineInputError
 from pipelines import cron
+from pipelines.arguments import seconds
 from pipelines.compiling import compiled_names, compiled_path
 from pipelines.models_cli import table
 
@@ -57,16 +58,6 @@ def _concurrency(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 10:
         raise argparse.ArgumentTypeError(f"must be 1-10 (KFP's limit), got {text!r}")
     return int(text)
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected seconds >= 0, got {text!r}")
-    return value
 
 
 def kfp_name(pipeline: str) -> str:
@@ -229,8 +220,8 @@ def _parents() -> dict[str, argparse.ArgumentParser]:
     target.add_argument("--pipeline-root", help="where the run's artifacts go (default: KFP's)")
     waiting = argparse.ArgumentParser(add_help=False)
     waiting.add_argument("--wait", action="store_true", help="follow the run; exit 1 unless it SUCCEEDED")
-    waiting.add_argument("--poll", type=_seconds, default=10.0, help="seconds between polls (default %(default)s)")
-    waiting.add_argument("--timeout", type=_seconds, default=0.0, help="give up waiting after this (0: never)")
+    waiting.add_argument("--poll", type=seconds, default=10.0, help="seconds between polls (default %(default)s)")
+    waiting.add_argument("--timeout", type=seconds, default=0.0, help="give up waiting after this (0: never)")
     return {"connection": connection, "target": target, "waiting": waiting}
 
 

@@ -22,6 +22,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipelines.arguments import whole_number
+
 COLUMNS = (
     "species", "island", "bill_length_mm", "bill_depth_mm",
     "flipper_length_mm", "body_mass_g", "sex", "year",
@@ -253,17 +255,6 @@ def generate(
     return GenerateResult(out, rows, time.perf_counter() - start)
 
 
-def _whole_number(text: str) -> int:
-    """Parse a count such as ``--rows 10_000_000`` (>= 0)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
-    return value
-
-
 def _assignment(text: str) -> tuple[str, float]:
     """Parse ``KEY=NUMBER`` for the repeatable problem options."""
     key, _, value = text.partition("=")
@@ -297,10 +288,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Write penguin-like rows drawn from a profile of the reference data, "
                     "in chunks (bounded memory), deterministically for a given seed.",
     )
-    parser.add_argument("--rows", type=_whole_number, default=1000, help="rows to write (default 1000)")
+    parser.add_argument("--rows", type=whole_number, default=1000, help="rows to write (default 1000)")
     parser.add_argument("--out", type=Path, required=True, help="file to write")
     parser.add_argument("--format", choices=FORMATS, help="default: parquet for a .parquet suffix, else csv")
-    parser.add_argument("--seed", type=_whole_number, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=whole_number, default=0, help="random seed (default 0)")
     for option, metavar, text in (
         ("--shift", "FEATURE=AMOUNT", "add AMOUNT to a numeric feature"),
         ("--unseen", "COLUMN=FRACTION", "replace a FRACTION of a string column with unseen values"),
