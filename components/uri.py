@@ -26,6 +26,11 @@ def is_gcs(uri: str) -> bool:
     return uri.startswith(GCS_PREFIX)
 
 
+def absolute(uri: str) -> str:
+    """A local path made absolute (it is handed to other processes); gs:// URIs and "" as given."""
+    return uri if not uri or is_gcs(uri) else str(Path(uri).resolve())
+
+
 def split_gcs(uri: str) -> tuple[str, str]:
     """Split `gs://bucket/a/b` into ("bucket", "a/b"); refuse a URI without a bucket."""
     rest = uri[len(GCS_PREFIX):]

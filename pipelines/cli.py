@@ -19,11 +19,6 @@ if TYPE_CHECKING:
 BUNDLED_DATA = Path(__file__).resolve().parents[1] / "data" / "penguins.csv"
 
 
-def _absolute(uri: str) -> str:
-    """Local paths made absolute (each step runs in its own process); URIs and "" as given."""
-    return uri if not uri or uri_io.is_gcs(uri) else str(Path(uri).resolve())
-
-
 def _add_data_validation_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", default=str(BUNDLED_DATA), help="CSV/Parquet file, folder, glob or gs:// URI")
     parser.add_argument("--label", default="species", help="label column (must exist in the source)")
@@ -43,12 +38,12 @@ def _add_data_validation_args(parser: argparse.ArgumentParser) -> None:
 
 def _data_validation_arguments(args: argparse.Namespace) -> dict:
     return {
-        "source": _absolute(args.source),
+        "source": uri_io.absolute(args.source),
         "label_column": args.label,
         "eval_fraction": args.eval_fraction,
         "key_column": args.key_column,
-        "schema_uri": _absolute(args.schema_uri),
-        "baseline_statistics_uri": _absolute(args.baseline_statistics_uri),
+        "schema_uri": uri_io.absolute(args.schema_uri),
+        "baseline_statistics_uri": uri_io.absolute(args.baseline_statistics_uri),
         "drift_categorical_threshold": args.drift_categorical_threshold,
         "drift_numeric_threshold": args.drift_numeric_threshold,
         "skew_categorical_threshold": args.skew_categorical_threshold,
@@ -104,7 +99,7 @@ def _floor(text: str) -> tuple[str, float]:
 def _training_arguments(args: argparse.Namespace) -> dict:
     return {
         **_data_validation_arguments(args),
-        "registry_uri": _absolute(args.registry),
+        "registry_uri": uri_io.absolute(args.registry),
         "model_name": args.model_name,
         "features": args.features,
         "exclude_features": args.exclude_features,
@@ -121,7 +116,7 @@ def _training_arguments(args: argparse.Namespace) -> dict:
         "tolerance": args.tolerance,
         "slice_columns": args.slice_columns,
         "golden_rows": args.golden_rows,
-        "model_repository": _absolute(args.model_repository),
+        "model_repository": uri_io.absolute(args.model_repository),
         "server_url": args.server_url,
         "deploy_target": args.deploy_target,
         "kserve_namespace": args.kserve_namespace,

@@ -12,7 +12,6 @@ import json
 import socket
 import sys
 from dataclasses import asdict
-from pathlib import Path
 from typing import Callable, Sequence
 
 from components import registry as reg
@@ -134,9 +133,8 @@ def _serve(registry: reg.Registry, args: argparse.Namespace, version: int) -> st
     if args.kserve_namespace:
         return serve_version(registry, args.model, version, "kserve", settings=ServiceSettings(
             namespace=args.kserve_namespace), timeout=args.rollout_timeout)
-    repository = args.model_repository if not args.model_repository or uri_io.is_gcs(args.model_repository) \
-        else str(Path(args.model_repository).resolve())
-    return serve_version(registry, args.model, version, "local", repository, args.server_url)
+    return serve_version(registry, args.model, version, "local", uri_io.absolute(args.model_repository),
+                         args.server_url)
 
 
 def _promote(registry: reg.Registry, args: argparse.Namespace) -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
-from pathlib import Path
 
 import kserve
 from kserve import model_server
@@ -57,7 +56,7 @@ def repository_for(model_dir: str, model_name: str, max_batch_size: int,
 def main() -> None:
     """Load every model, then serve them with kserve.ModelServer (hot reload through its repository API)."""
     args, _ = build_parser().parse_known_args()
-    model_dir = args.model_dir if uri_io.is_gcs(args.model_dir) else str(Path(args.model_dir).resolve())
+    model_dir = uri_io.absolute(args.model_dir)
     prediction_log = (PredictionLogger(args.prediction_log_uri, args.prediction_log_sample_rate)
                       if args.prediction_log_uri else None)
     repository = repository_for(model_dir, args.model_name, args.max_batch_size, prediction_log,
