@@ -87,7 +87,7 @@ def deploy(
         return DeployResult(False, blocked)
     if target == "kserve":  # promote only once the service is Ready
         try:
-            served = serve_version(registry, model_name, version, target, settings=settings, timeout=rollout_timeout)
+            served = serve_version(registry, model_name, version, target, timeout=rollout_timeout, service=service)
         except RolloutError as err:
             registry.record(model_name, ROLLED_BACK, version, run, str(err))
             raise RolloutError(f"deploy of {model_name} v{version} failed: {err}; production unchanged") from None
@@ -102,17 +102,19 @@ def deploy(
 
 
 def serve_version(registry: Registry, model_name: str, version: int, target: str, model_repository: str = "",
-                  server_url: str = "", settings: ServiceSettings = ServiceSettings(), timeout: float = 600) -> str:
+                  server_url: str = "", settings: ServiceSettings = ServiceSettings(), timeout: float = 600,
+                  service: dict | None = None) -> str:
     """Make `version` the one served; says what was done. Target `local`: place its bundle in
     `model_repository` and ask the server at `server_url` to load it (each when given). Target
-    `kserve`: apply its InferenceService and wait for Ready, else restore the previous one and
-    raise RolloutError. Used by deploy and by `loopline models promote|rollback`."""
+    `kserve`: apply its InferenceService (`service` when already rendered, else rendered from
+    `settings`) and wait for Ready, else restore the previous one and raise RolloutError. Used by
+    deploy and by `loopline models promote|rollback`."""
     if target not in TARGETS:
         raise LooplineInputError(f"deploy target must be one of {TARGETS}, got {target!r}")
     if target == "kserve":
         from components.deploy.kubernetes_target import apply_and_wait, custom_objects_api
 
-        service = render(model_name, registry.version(model_name, version).uri, version, settings)
+        service = service or render(model_name, registry.version(model_name, version).uri, version, settings)
         rollout = apply_and_wait(custom_objects_api(), service, timeout)
         if not rollout.ready:
             raise RolloutError(rollout.reason)
