@@ -122,25 +122,27 @@ def _show(registry: reg.Registry, args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve(registry: reg.Registry, args: argparse.Namespace, version: int) -> str:
+def _serve(registry: reg.Registry, args: argparse.Namespace, version: int) -> None:
     """Serve `version` where the options say (local model repository / server, or KServe) before the
-    aliases move, so a failed rollout leaves production as it was; "" when no option is given."""
+    aliases move, so a failed rollout leaves production as it was; nothing when no option is given."""
     if not (args.model_repository or args.server_url or args.kserve_namespace):
-        return ""
+        return
     from components.deploy.executor import serve_version
     from components.deploy.inference_service import ServiceSettings
 
     if args.kserve_namespace:
-        return serve_version(registry, args.model, version, "kserve", settings=ServiceSettings(
+        served = serve_version(registry, args.model, version, "kserve", settings=ServiceSettings(
             namespace=args.kserve_namespace), timeout=args.rollout_timeout)
-    return serve_version(registry, args.model, version, "local", uri_io.absolute(args.model_repository),
-                         args.server_url)
+    else:
+        served = serve_version(registry, args.model, version, "local", uri_io.absolute(args.model_repository),
+                               args.server_url)
+    print(f"loopline: served: {served}")
 
 
 def _promote(registry: reg.Registry, args: argparse.Namespace) -> int:
     before = registry.alias(args.model, reg.PRODUCTION)
     registry.version(args.model, args.version)  # an unknown version fails before anything is served
-    served = _serve(registry, args, args.version)
+    _serve(registry, args, args.version)
     registry.promote(args.model, args.version, args.run, args.reason)
     previous = registry.alias(args.model, reg.PREVIOUS)
     if before is not None and before.number == args.version:
@@ -148,21 +150,18 @@ def _promote(registry: reg.Registry, args: argparse.Namespace) -> int:
     else:
         print(f"loopline: {args.model} version {args.version} is production; previous: "
               f"{previous.number if previous else 'none'}")
-    if served:
-        print(f"loopline: served: {served}")
     return 0
 
 
 def _rollback(registry: reg.Registry, args: argparse.Namespace) -> int:
     before = registry.alias(args.model, reg.PRODUCTION)
     target = registry.alias(args.model, reg.PREVIOUS)  # what rollback restores (None: it refuses below)
-    served = _serve(registry, args, target.number) if target is not None and before is not None else ""
+    if target is not None:
+        _serve(registry, args, target.number)
     restored = registry.rollback(args.model, args.run, args.reason)
     previous = registry.alias(args.model, reg.PREVIOUS)
     print(f"loopline: {args.model} rolled back from version {before.number if before else '?'} to version "
           f"{restored.number}; previous: {previous.number if previous else 'none'}")
-    if served:
-        print(f"loopline: served: {served}")
     return 0
 
 
