@@ -193,8 +193,10 @@ class Cluster:
         self.client, self.host, self.namespace = client, host, namespace
 
     # -- plumbing --------------------------------------------------------------------------
-    def call(self, method: Callable[..., Any], *args: Any, not_found: str | None = None, **kwargs: Any) -> Any:
-        """Call a kfp.Client method quietly, failures as ClusterError (HTTP 400/404 as `not_found` when given)."""
+    def call(self, method: Callable[..., Any], *args: Any, not_found: Callable[[], str] | None = None,
+             **kwargs: Any) -> Any:
+        """Call a kfp.Client method quietly, failures as ClusterError (HTTP 400/404 with the message
+        `not_found()` makes, when given: only then is it worked out)."""
         import kfp_server_api
 
         with guarded(self.host):
@@ -203,7 +205,7 @@ class Cluster:
                     return method(*args, **kwargs)
             except kfp_server_api.ApiException as exc:
                 if not_found and exc.status in (400, 404):
-                    raise ClusterError(not_found) from None
+                    raise ClusterError(not_found()) from None
                 raise
 
     def all(self, method: Callable[..., Any], field: str, **kwargs: Any) -> list[Any]:
@@ -319,7 +321,8 @@ class Cluster:
 
     def run(self, run_id: str) -> Any:
         """One run by id."""
-        return self.call(self.client.get_run, run_id, not_found=f"no run with id {run_id} at {self._where()}")
+        return self.call(self.client.get_run, run_id,
+                         not_found=lambda: f"no run with id {run_id} at {self._where()}")
 
     def runs(self, experiment_name: str | None = None, limit: int = 20) -> list[Any]:
         """The newest runs, of one experiment or of the namespace."""
@@ -376,9 +379,9 @@ class Cluster:
             raise ClusterError(f"{len(found)} recurring runs are named {name_or_id} (ids: {ids}): pass an id")
         if found:
             return found[0]
-        names = ", ".join(r.display_name for r in self.schedules()) or "none"
-        return self.call(self.client.get_recurring_run, name_or_id, not_found=f"no recurring run named or with id "
-                         f"{name_or_id} at {self._where()} (recurring runs: {names})")
+        return self.call(self.client.get_recurring_run, name_or_id, not_found=lambda: (
+            f"no recurring run named or with id {name_or_id} at {self._where()} "
+            f"(recurring runs: {', '.join(r.display_name for r in self.schedules()) or 'none'})"))
 
 
 def connect(host: str | None, token: str | None = None, namespace: str | None = None,
