@@ -29,7 +29,8 @@ def data_stage(parameters: dict) -> tuple[dsl.PipelineTask, dsl.PipelineTask]:
     return data, configure(checked, "validate")
 
 
-@dsl.pipeline(name=NAME, pipeline_root=PIPELINE_ROOT, description="Ingest a CSV/Parquet source and validate it with TFDV.")
+@dsl.pipeline(name=NAME, pipeline_root=PIPELINE_ROOT,
+              description="Ingest a CSV/Parquet source and validate it with TFDV.")
 def data_validation_pipeline(
     source: str,
     label_column: str = "species",

@@ -221,7 +221,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     serving = argparse.ArgumentParser(add_help=False)
     where = serving.add_argument_group("serve the version as well (else only the registry's aliases move)")
-    where.add_argument("--model-repository", default="", metavar="DIR", help="place its bundle here (a folder or gs://)")
+    where.add_argument("--model-repository", default="", metavar="DIR",
+                       help="place its bundle here (a folder or gs://)")
     where.add_argument("--server-url", default="", help="and ask this local predictor to load it")
     where.add_argument("--kserve-namespace", default="", metavar="NS",
                        help="apply its InferenceService in NS and wait for Ready (kubeconfig or in-cluster)")

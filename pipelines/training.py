@@ -13,7 +13,8 @@ from pipelines.task_settings import PIPELINE_ROOT, configure
 NAME = "loopline-training"
 
 
-@dsl.pipeline(name=NAME, pipeline_root=PIPELINE_ROOT, description="Validate data, train, evaluate against production, register, deploy.")
+@dsl.pipeline(name=NAME, pipeline_root=PIPELINE_ROOT,
+              description="Validate data, train, evaluate against production, register, deploy.")
 def training_pipeline(
     source: str,
     registry_uri: str,

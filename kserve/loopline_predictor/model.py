@@ -45,8 +45,8 @@ IG_STEPS = 64
 PREDICTIONS = Counter("loopline_predictions", "Rows predicted, by model and predicted label", ["model", "label"])
 REJECTED = Counter("loopline_rejected_requests", "Requests refused before the model ran, by model and reason",
                    ["model", "reason"])
-FAILED = Counter("loopline_failed_requests", "Requests that failed inside the model (HTTP 500), by model and error type",
-                 ["model", "error"])
+FAILED = Counter("loopline_failed_requests",
+                 "Requests that failed inside the model (HTTP 500), by model and error type", ["model", "error"])
 # The first phrase of a RequestError's message that names its kind, and the reason label it gets.
 REASONS = (("missing feature", "missing_feature"), ("missing input", "missing_feature"),
            ("unknown feature", "unknown_feature"), ("unknown input", "unknown_feature"),

@@ -88,13 +88,18 @@ def test_cluster_settings_on_the_training_tasks() -> None:
     assert not CACHED["deploy"] and not CACHED["evaluate"] and CACHED["ingest"] and CACHED["validate"]
 
 
+def _compile_with(out_dir: Path, settings: dict[str, str]) -> subprocess.CompletedProcess:
+    """`loopline compile` in a new process (the settings are read when the components are imported)."""
+    return subprocess.run([sys.executable, "-m", "pipelines.cli", "compile", "--out-dir", str(out_dir)],
+                          env={**os.environ, **settings}, capture_output=True, text=True, timeout=300)
+
+
 def test_compile_time_images_gpu_and_gs_pipeline_root(tmp_path: Path) -> None:
     """`make compile` settings reach the YAML: registry/tag, a GPU for train, a gs:// pipeline root."""
-    env = {**os.environ, "LOOPLINE_REGISTRY": "europe-docker.pkg.dev/acme/ml", "LOOPLINE_TAG": "2026.11",
+    env = {"LOOPLINE_REGISTRY": "europe-docker.pkg.dev/acme/ml", "LOOPLINE_TAG": "2026.11",
            "LOOPLINE_TRAIN_ACCELERATOR": "nvidia.com/gpu", "LOOPLINE_TRAIN_ACCELERATOR_COUNT": "2",
            "LOOPLINE_PIPELINE_ROOT": "gs://acme-pipelines/root"}
-    proc = subprocess.run([sys.executable, "-m", "pipelines.cli", "compile", "--out-dir", str(tmp_path)], env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = _compile_with(tmp_path, env)
     assert proc.returncode == 0, proc.stderr
     spec = yaml.safe_load(compiled_path("training", tmp_path).read_text())
     assert spec["defaultPipelineRoot"] == "gs://acme-pipelines/root"
@@ -108,18 +113,16 @@ def test_compile_time_images_gpu_and_gs_pipeline_root(tmp_path: Path) -> None:
 
 
 def test_a_bad_gpu_count_is_refused_naming_the_setting(tmp_path: Path) -> None:
-    env = {**os.environ, "LOOPLINE_TRAIN_ACCELERATOR": "nvidia.com/gpu", "LOOPLINE_TRAIN_ACCELERATOR_COUNT": "two"}
-    proc = subprocess.run([sys.executable, "-m", "pipelines.cli", "compile", "--out-dir", str(tmp_path)], env=env,
-                          capture_output=True, text=True, timeout=300)
+    env = {"LOOPLINE_TRAIN_ACCELERATOR": "nvidia.com/gpu", "LOOPLINE_TRAIN_ACCELERATOR_COUNT": "two"}
+    proc = _compile_with(tmp_path, env)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip() == "loopline compile: LOOPLINE_TRAIN_ACCELERATOR_COUNT must be a whole number >= 1, got 'two'"
 
 
 def test_caching_off_at_compile_time_reaches_every_task(tmp_path: Path) -> None:
     """For schedules on a fixed source URI: ingest's cache key is the URI, not the data behind it."""
-    env = {**os.environ, "LOOPLINE_CACHING": "off"}
-    proc = subprocess.run([sys.executable, "-m", "pipelines.cli", "compile", "--out-dir", str(tmp_path)], env=env,
-                          capture_output=True, text=True, timeout=300)
+    env = {"LOOPLINE_CACHING": "off"}
+    proc = _compile_with(tmp_path, env)
     assert proc.returncode == 0, proc.stderr
     tasks, _ = _tasks_and_executors(compiled_path("training", tmp_path))
     assert len(tasks) == 7 and not any(t.get("cachingOptions", {}).get("enableCache") for t in tasks.values())
