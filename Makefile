@@ -47,7 +47,7 @@ $(PIPELINE_STAMP): $(PIPELINE_LOCK) pyproject.toml | $(UV)
 	VIRTUAL_ENV=.venv $(UV) pip install --quiet --no-deps -e .
 	@touch $@
 
-# The serving env also holds this project (for components.bundle/uri) and the predictor package.
+# The serving env also holds this project (for components.lib.bundle/uri) and the predictor package.
 $(SERVING_STAMP): $(SERVING_LOCK) pyproject.toml kserve/pyproject.toml | $(UV)
 	@test -x .venv-serving/bin/python || $(UV) venv --quiet --python $(PYTHON) .venv-serving
 	VIRTUAL_ENV=.venv-serving $(UV) pip sync --quiet --compile-bytecode $(SERVING_LOCK)

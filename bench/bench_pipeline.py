@@ -20,8 +20,9 @@ from datetime import datetime
 from pathlib import Path
 
 from memory import run_sampled
+from loopline import paths
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = paths.ROOT
 OUT = ROOT / "bench" / "out"
 STEPS = ("ingest", "validate", "train", "evaluate", "infra_validate", "register", "deploy")
 MODULES = {step: f"components.{step}.executor" for step in STEPS}
@@ -56,10 +57,10 @@ def _step_seconds(log: str) -> dict[str, float]:
 
 def _source(rows: int) -> Path:
     if rows == 0:
-        return ROOT / "data" / "penguins.csv"
+        return paths.BUNDLED_DATA
     path = OUT / f"penguins_{rows}.csv"
     if not path.exists():
-        subprocess.run([sys.executable, "-m", "pipelines.cli", "generate", "--rows", str(rows), "--out", str(path),
+        subprocess.run([sys.executable, "-m", "loopline.cli", "generate", "--rows", str(rows), "--out", str(path),
                         "--seed", "7"], check=True, stdout=subprocess.DEVNULL)
     return path
 
@@ -68,7 +69,7 @@ def _run(source: Path) -> tuple[float, dict[str, float], float]:
     with tempfile.TemporaryDirectory(prefix="loopline-bench-") as tmp:
         started = time.perf_counter()
         log, peak = run_sampled([
-            sys.executable, "-m", "pipelines.cli", "run", "training", "--source", str(source),
+            sys.executable, "-m", "loopline.cli", "run", "training", "--source", str(source),
             "--features", FEATURES, "--epochs", "20", "--batch-size", "32", "--patience", "20",
             "--hidden-units", "16", "--hidden-layers", "1", "--on-anomalies", "continue",
             "--pipeline-root", f"{tmp}/root", "--registry", f"{tmp}/registry", "--model-repository", f"{tmp}/models",

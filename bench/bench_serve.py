@@ -15,14 +15,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-SERVING_PYTHON = str(ROOT / ".venv-serving" / "bin" / "python")
+ROOT = paths.ROOT
+SERVING_PYTHON = str(paths.SERVING_PYTHON)
 FEATURES = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
 ROW = {"bill_length_mm": 39.1, "bill_depth_mm": 18.7, "flipper_length_mm": 181.0, "body_mass_g": 3750.0}
 DURATION = "8s"
 CASES = [("v1", 1, 1), ("v1", 8, 1), ("v1", 64, 1), ("v1", 8, 32), ("v2", 8, 1)]  # protocol, connections, rows
 FLOOR = """
 import sys, time, numpy as np, tensorflow as tf
+from loopline import paths
 sig = tf.saved_model.load(sys.argv[1] + "/saved_model")
 fn = sig.signatures["serving_default"]
 args = {n: tf.constant(np.array([v], np.float32)) for n, v in %r.items()}
@@ -39,7 +40,7 @@ def _bundle(out: Path) -> Path:
     from components.train.model import Hyperparameters
     from components.validate.executor import ValidateOutputs, validate
 
-    ingest(str(ROOT / "data" / "penguins.csv"), "species", out / "train", out / "eval", log=lambda _: None)
+    ingest(str(paths.BUNDLED_DATA), "species", out / "train", out / "eval", log=lambda _: None)
     v = out / "validate"
     validate(out / "train", out / "eval", ValidateOutputs(v / "s", v / "sc", v / "a", v / "r.html", v / "r.md"),
              log=lambda _: None)
@@ -80,7 +81,7 @@ def _peak_rss_mb(pid: int) -> float:
 
 def main() -> None:
     """Measure the floor, then both servers on every case; print one Markdown table."""
-    from components.serving import LocalServer
+    from components.lib.serving import LocalServer
 
     if not shutil.which("wrk"):
         sys.exit("bench-serve needs wrk: `make bench-serve` installs it (apt-get install wrk)")

@@ -69,7 +69,7 @@ def _data(rows: int) -> Path:
     for target in (path, path.with_suffix(".csv")):
         if not target.exists():
             subprocess.run(
-                [sys.executable, "-m", "pipelines.cli", "generate", "--rows", str(rows), "--out", str(target),
+                [sys.executable, "-m", "loopline.cli", "generate", "--rows", str(rows), "--out", str(target),
                  "--seed", "7", "--missing-rate", "0.01"],
                 check=True, stdout=subprocess.DEVNULL,
             )

@@ -1,4 +1,4 @@
-"""Artifact keys and file names, defined once and shared by components, pipelines and tests."""
+"""Artifact and output keys and file names, defined once and shared by components, pipelines and tests."""
 
 # ingest outputs
 TRAIN = "train"
@@ -12,11 +12,25 @@ SCHEMA = "schema"
 ANOMALIES = "anomalies"
 REPORT_HTML = "report_html"
 REPORT_MARKDOWN = "report_markdown"
-INFERENCE_SERVICE = "inference_service"  # deploy's rendered InferenceService (YAML)
 SCHEMA_FILE = "schema.pbtxt"
 STATS_FILE = "{split}.stats.pb"
 ANOMALIES_FILE = "{split}.anomalies.pbtxt"
 DECISION_FILE = "decision.json"
+DATA_OK = "data_ok"
 
-# evaluate outputs
+# train outputs
+MODEL = "model"
+
+# evaluate outputs (and infra-validate's decision)
+EVALUATION = "evaluation"
 EVALUATION_FILE = "evaluation.json"
+APPROVED = "approved"
+REASON = "reason"
+INFRA_OK = "infra_ok"
+
+# register outputs
+VERSION = "version"
+
+# deploy outputs
+INFERENCE_SERVICE = "inference_service"  # the rendered InferenceService (YAML)
+DEPLOYED = "deployed"

@@ -1,8 +1,11 @@
 """Compile every pipeline to YAML under pipelines/compiled/ (committed; a test checks it is fresh)."""
 
+from __future__ import annotations
+
 from pathlib import Path
 
-from kfp import compiler
+from pipelines import PIPELINES, create
+from pipelines.settings import CompileSettings
 
 COMPILED_DIR = Path(__file__).resolve().parent / "compiled"
 
@@ -13,20 +16,19 @@ def compiled_path(name: str, out_dir: Path = COMPILED_DIR) -> Path:
 
 
 def compiled_names(out_dir: Path = COMPILED_DIR) -> list[str]:
-    """The names of the pipelines compiled in `out_dir` (the committed ones by default), without
-    importing the pipeline definitions (which read compile-time settings)."""
+    """The names of the pipelines compiled in `out_dir` (the committed ones by default), read from the
+    folder without building any pipeline."""
     return sorted(path.stem.replace("_", "-") for path in out_dir.glob("*.yaml"))
 
 
-def compile_all(out_dir: Path = COMPILED_DIR) -> list[Path]:
-    """Compile each registered pipeline; returns the files written. (Imported here: defining the
-    pipelines reads the compile-time settings, whose errors the CLI reports in one line.)"""
-    from pipelines.registry import PIPELINES
+def compile_all(settings: CompileSettings, out_dir: Path = COMPILED_DIR) -> list[Path]:
+    """Compile each pipeline of the catalogue for `settings`; returns the files written."""
+    from kfp import compiler
 
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, func in PIPELINES.items():
+    for name in PIPELINES:
         path = compiled_path(name, out_dir)
-        compiler.Compiler().compile(pipeline_func=func, package_path=str(path))
+        compiler.Compiler().compile(pipeline_func=create(name, settings), package_path=str(path))
         written.append(path)
     return written

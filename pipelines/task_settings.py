@@ -1,21 +1,16 @@
 """Cluster settings on the pipeline's tasks: resources, an optional GPU, caching and retries.
 
-They are compiled into the YAML (kfp.local ignores resources, caching and retries), so they are
-compile-time settings. The GPU for training comes from the environment at compile time:
-LOOPLINE_TRAIN_ACCELERATOR (e.g. `nvidia.com/gpu`) and LOOPLINE_TRAIN_ACCELERATOR_COUNT (default 1);
-the default pipeline root (where a cluster run's artifacts go, e.g. `gs://bucket/root`) from
-LOOPLINE_PIPELINE_ROOT (unset: the cluster's default; a run may still set its own); LOOPLINE_CACHING=off
-turns caching off for every step (for scheduled runs that read a fixed source URI: see CACHED).
+Resources, caching and retries are fixed here; the compile-time choices (caching off, a GPU for
+train) come in a CompileSettings (pipelines/settings.py).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from kfp import dsl
 
-from components.errors import LooplineInputError
+from pipelines.settings import CompileSettings
 
 
 @dataclass(frozen=True)
@@ -45,38 +40,18 @@ RETRY_BACKOFF = "30s"
 CACHED = {"ingest": True, "validate": True, "train": True, "infra-validate": True,
           "evaluate": False, "register": False, "deploy": False}
 RETRIED = ("ingest", "validate", "evaluate")
-PIPELINE_ROOT = os.environ.get("LOOPLINE_PIPELINE_ROOT") or None
 
 
-def caching_allowed() -> bool:
-    """False when LOOPLINE_CACHING=off at compile time (every step then runs every time)."""
-    setting = (os.environ.get("LOOPLINE_CACHING") or "on").strip().lower()
-    if setting not in ("on", "off"):
-        raise LooplineInputError(f"LOOPLINE_CACHING must be 'on' or 'off', got {setting!r}")
-    return setting == "on"
-
-
-def train_accelerator() -> tuple[str, int] | None:
-    """The GPU type and count set for the train step at compile time, or None."""
-    kind = os.environ.get("LOOPLINE_TRAIN_ACCELERATOR", "").strip()
-    if not kind:
-        return None
-    count = (os.environ.get("LOOPLINE_TRAIN_ACCELERATOR_COUNT") or "1").strip()
-    if not count.isdigit() or int(count) < 1:
-        raise LooplineInputError(f"LOOPLINE_TRAIN_ACCELERATOR_COUNT must be a whole number >= 1, got {count!r}")
-    return kind, int(count)
-
-
-def configure(task: dsl.PipelineTask, step: str) -> dsl.PipelineTask:
-    """Give the task named `step` its display name, resources, caching and retries."""
-    task.set_display_name(step).set_caching_options(CACHED[step] and caching_allowed())
+def configure(task: dsl.PipelineTask, step: str, settings: CompileSettings) -> dsl.PipelineTask:
+    """Give the task named `step` its display name, resources, caching, retries and (train) GPU."""
+    task.set_display_name(step).set_caching_options(CACHED[step] and settings.caching)
     resources = HEAVY.get(step)
     if resources is not None:
         (task.set_cpu_request(resources.cpu_request).set_cpu_limit(resources.cpu_limit)
          .set_memory_request(resources.memory_request).set_memory_limit(resources.memory_limit))
     if step in RETRIED:
         task.set_retry(num_retries=RETRIES, backoff_duration=RETRY_BACKOFF, backoff_factor=2.0)
-    accelerator = train_accelerator() if step == "train" else None
+    accelerator = settings.train_accelerator if step == "train" else None
     if accelerator is not None:
-        task.set_accelerator_type(accelerator[0]).set_accelerator_limit(accelerator[1])
+        task.set_accelerator_type(accelerator.kind).set_accelerator_limit(accelerator.count)
     return task

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
+from loopline import paths
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = paths.ROOT
 FIXTURES = ROOT / "tests" / "data" / "fixtures"
-PENGUINS = ROOT / "data" / "penguins.csv"
+PENGUINS = paths.BUNDLED_DATA
 EMULATOR_BUCKET = "loopline-test"
 
 
@@ -53,7 +54,7 @@ def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> 
 @pytest.fixture(scope="session")
 def gcs_bucket() -> Iterator[str]:
     """A real gcp-storage-emulator on a free loopback port, STORAGE_EMULATOR_HOST set; yields a bucket name."""
-    from components import uri as uri_io
+    from components.lib import uri as uri_io
 
     port = _free_port()
     emulator = Path(sys.executable).with_name("gcp-storage-emulator")
@@ -127,7 +128,7 @@ def kserve_roundtrip(tmp_path_factory: pytest.TempPathFactory) -> Callable[[list
     """Parse objects with KServe's own SDK models (in .venv-serving); per object, what was dropped or
     changed on the way (a misspelt or misplaced field), [] when all of it is a field KServe knows."""
     script = ROOT / "tests" / "kserve" / "kserve_roundtrip.py"
-    python = ROOT / ".venv-serving" / "bin" / "python"
+    python = paths.SERVING_PYTHON
 
     def roundtrip(objects: list[dict], model: str) -> list[list[str]]:
         path = tmp_path_factory.mktemp("kserve-roundtrip") / "objects.json"
@@ -146,7 +147,7 @@ def good_and_broken_models(penguins_bundle: Path, tmp_path_factory: pytest.TempP
     """A model repository: `good` (the penguins bundle) and `broken`, whose feature_spec.json says
     `island` is numeric while its SavedModel takes a string: requests pass the spec check and the
     model call fails (a real failure inside the model, not an injected one)."""
-    from components.bundle import FEATURE_SPEC_FILE
+    from components.lib.bundle import FEATURE_SPEC_FILE
 
     repository = tmp_path_factory.mktemp("good-and-broken")
     shutil.copytree(penguins_bundle, repository / "good")

@@ -17,10 +17,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components._image import PIPELINE_IMAGE, SERVING_IMAGE
+from components._image import Images
 from components.version import VERSION
+from loopline import paths
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = paths.ROOT
 # Dockerfile -> the lock file of the local environment it must match, and that environment.
 IMAGES = {
     "components/Dockerfile": ("requirements/pipeline.lock", ROOT / ".venv"),
@@ -69,14 +70,14 @@ def test_runs_as_non_root_and_is_labelled_with_the_version(dockerfile: str) -> N
 
 
 def test_one_version_and_one_set_of_image_names() -> None:
-    assert PIPELINE_IMAGE == f"ghcr.io/loopline/loopline-pipeline:{VERSION}"
-    assert SERVING_IMAGE == f"ghcr.io/loopline/loopline-serving:{VERSION}"
+    assert Images().pipeline == f"ghcr.io/loopline/loopline-pipeline:{VERSION}"
+    assert Images().serving == f"ghcr.io/loopline/loopline-serving:{VERSION}"
     assert tomllib.loads((ROOT / "kserve/pyproject.toml").read_text())["project"]["version"] == VERSION
     runtime = yaml.safe_load((ROOT / "kserve/templates/serving-runtime.yaml").read_text())
-    assert [c["image"] for c in runtime["spec"]["containers"]] == [SERVING_IMAGE]
+    assert [c["image"] for c in runtime["spec"]["containers"]] == [Images().serving]
     printed = subprocess.run([sys.executable, "-m", "components._image"], capture_output=True, text=True,
                              check=True, cwd=ROOT).stdout.split()
-    assert printed == [f"VERSION={VERSION}", f"PIPELINE_IMAGE={PIPELINE_IMAGE}", f"SERVING_IMAGE={SERVING_IMAGE}"]
+    assert printed == [f"VERSION={VERSION}", f"PIPELINE_IMAGE={Images().pipeline}", f"SERVING_IMAGE={Images().serving}"]
 
 
 def test_make_images_says_when_no_engine_answers() -> None:

@@ -4,10 +4,7 @@ from typing import NamedTuple
 
 from kfp import dsl
 
-from components._image import PIPELINE_IMAGE
 
-
-@dsl.component(base_image=PIPELINE_IMAGE, install_kfp_package=False)
 def deploy(
     registry_uri: str,
     model_name: str,

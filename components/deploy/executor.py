@@ -14,19 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from components import uri as uri_io
-from components.bundle import FEATURE_SPEC_FILE
+from components.lib import uri as uri_io
+from components.lib.bundle import FEATURE_SPEC_FILE
 from components.deploy import inference_service
 from components.deploy.inference_service import ServiceSettings, render
-from components.errors import LooplineInputError
-from components.registry import DEPLOYED, ROLLED_BACK, SKIPPED, Registry
-from components.serving import call
+from components.errors import LooplineInputError, RolloutError
+from components.lib.registry import DEPLOYED, ROLLED_BACK, SKIPPED, Registry
+from components.lib.serving import call
 
 TARGETS = ("local", "kserve")
-
-
-class RolloutError(RuntimeError):
-    """The new InferenceService did not become Ready; traffic was rolled back, production is unchanged."""
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,16 @@ a merge patch rather than a PUT, which would need `update`, a verb the issue's R
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
+from urllib3.exceptions import HTTPError
+
+from components.errors import KubernetesError
 
 GROUP, VERSION, PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
 
@@ -23,12 +27,28 @@ class Rollout:
     reason: str
 
 
+@contextlib.contextmanager
+def api_errors(what: str) -> Iterator[None]:
+    """Kubernetes client failures inside the block (a refused request, an unreachable API server) as
+    KubernetesError naming `what` was being done."""
+    try:
+        yield
+    except ApiException as err:
+        raise KubernetesError(f"{what}: the Kubernetes API answered {err.status} {err.reason}: "
+                              f"{' '.join(str(err.body or '').split())[:300]}") from err
+    except HTTPError as err:
+        raise KubernetesError(f"{what}: cannot reach the Kubernetes API: {err}") from err
+
+
 def custom_objects_api() -> client.CustomObjectsApi:
     """In-cluster credentials when running in a pod (the pipeline's service account), else ~/.kube/config."""
     try:
         config.load_incluster_config()
     except config.ConfigException:
-        config.load_kube_config()
+        try:
+            config.load_kube_config()
+        except (config.ConfigException, OSError) as err:
+            raise KubernetesError(f"no Kubernetes credentials: not in a pod, and no usable kubeconfig ({err})") from err
     return client.CustomObjectsApi()
 
 
@@ -89,6 +109,12 @@ def apply_and_wait(api: client.CustomObjectsApi, service: dict[str, Any], timeou
     """Create or patch `service`, wait until Ready; on timeout restore the previous object (or delete
     a service that did not exist before), so traffic goes back to the previous revision."""
     namespace, name = service["metadata"]["namespace"], service["metadata"]["name"]
+    with api_errors(f"rolling out InferenceService {namespace}/{name}"):
+        return _apply_and_wait(api, service, namespace, name, timeout, poll, sleep)
+
+
+def _apply_and_wait(api: client.CustomObjectsApi, service: dict[str, Any], namespace: str, name: str, timeout: float,
+                    poll: float, sleep: Callable[[float], None]) -> Rollout:
     previous = _get(api, namespace, name)
     if previous is None:
         api.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, service)

@@ -12,15 +12,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from components.bundle import CATEGORICAL, CLASSIFICATION
+from components.lib.bundle import CATEGORICAL, CLASSIFICATION
 from components.errors import LooplineInputError
 from components.evaluate.decision import Decision, decide
 from components.evaluate.metrics import classification_metrics, regression_metrics
 from components.evaluate.slices import slice_metrics, slices_markdown
-from components.inference import BundleModel
-from components.registry import Registry
+from components.lib.inference import BundleModel
+from components.lib.registry import Registry
 from components.train.data import label_array
-from components.datasets import parquet_files
+from components.lib.datasets import parquet_files
 
 PRODUCTION = "production"
 HEADLINE = {CLASSIFICATION: ("accuracy", "macro_f1", "macro_roc_auc", "log_loss"), "regression": ("rmse", "mae", "r2")}

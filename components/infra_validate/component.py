@@ -4,10 +4,7 @@ from typing import NamedTuple
 
 from kfp import dsl
 
-from components._image import SERVING_IMAGE
 
-
-@dsl.component(base_image=SERVING_IMAGE, install_kfp_package=False)
 def infra_validate(
     model: dsl.Input[dsl.Model],
     eval: dsl.Input[dsl.Dataset],

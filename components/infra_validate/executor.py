@@ -14,10 +14,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from components.bundle import CLASSIFICATION
-from components.datasets import parquet_files
-from components.inference import BundleModel
-from components.serving import LocalServer, call
+from components.lib.bundle import CLASSIFICATION
+from components.lib.datasets import parquet_files
+from components.lib.inference import BundleModel
+from components.lib.serving import LocalServer, call
 
 MODEL_NAME = "candidate"
 TOLERANCE = 1e-4

@@ -2,10 +2,7 @@
 
 from kfp import dsl
 
-from components._image import PIPELINE_IMAGE
 
-
-@dsl.component(base_image=PIPELINE_IMAGE, install_kfp_package=False)
 def ingest(
     source: str,
     label_column: str,

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from components import uri as uri_io
+from components.lib import uri as uri_io
 from components.errors import SourceError
 
 PARQUET_MAGIC = b"PAR1"

@@ -4,10 +4,7 @@ from typing import NamedTuple
 
 from kfp import dsl
 
-from components._image import PIPELINE_IMAGE
 
-
-@dsl.component(base_image=PIPELINE_IMAGE, install_kfp_package=False)
 def register(
     model: dsl.Input[dsl.Model],
     evaluation: dsl.Input[dsl.Artifact],

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
-from components.bundle import read_bundle
+from components.lib.bundle import read_bundle
 from components.keys import EVALUATION_FILE
-from components.registry import APPROVED, EVALUATED, REJECTED, Registry, Version
+from components.lib.registry import APPROVED, EVALUATED, REJECTED, Registry, Version
 
 
 def register(

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import tensorflow as tf
 
-from components.bundle import CATEGORICAL, CLASSIFICATION, FeatureSpec
+from components.lib.bundle import CATEGORICAL, CLASSIFICATION, FeatureSpec
 from components.errors import LooplineInputError
 
 CHUNK_ROWS = 16_384

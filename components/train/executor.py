@@ -11,12 +11,12 @@ from typing import Any, Callable, Sequence
 import keras
 import tensorflow as tf
 
-from components.bundle import SAVED_MODEL_DIR, FeatureSpec, write_bundle_files
-from components.provenance import code_version, environment_hash, utc_now
+from components.lib.bundle import SAVED_MODEL_DIR, FeatureSpec, write_bundle_files
+from components.lib.provenance import code_version, environment_hash, utc_now
 from components.train.data import make_dataset
 from components.train.feature_spec import build_feature_spec, load_schema
 from components.train.model import Hyperparameters, build_model, compile_model, encoding_slices, export
-from components.datasets import parquet_files
+from components.lib.datasets import parquet_files
 
 STEPS_PER_EXECUTION = 32
 EVAL_BATCH = 1024

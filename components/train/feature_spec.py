@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from components.bundle import CATEGORICAL, CLASSIFICATION, NUMERIC, REGRESSION, Feature, FeatureSpec
+from components.lib.bundle import CATEGORICAL, CLASSIFICATION, NUMERIC, REGRESSION, Feature, FeatureSpec
 from components.errors import LooplineInputError
 
 TASKS = ("auto", CLASSIFICATION, REGRESSION)

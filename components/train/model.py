@@ -15,7 +15,7 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
-from components.bundle import (
+from components.lib.bundle import (
     CATEGORICAL,
     CLASSIFICATION,
     ENCODE_SIGNATURE,

@@ -9,7 +9,7 @@ from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
 
 from components import keys
-from components import uri as uri_io
+from components.lib import uri as uri_io
 from components.errors import LooplineInputError
 
 Stats = statistics_pb2.DatasetFeatureStatisticsList

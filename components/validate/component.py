@@ -4,10 +4,7 @@ from typing import NamedTuple
 
 from kfp import dsl
 
-from components._image import PIPELINE_IMAGE
 
-
-@dsl.component(base_image=PIPELINE_IMAGE, install_kfp_package=False)
 def validate(
     train: dsl.Input[dsl.Dataset],
     eval: dsl.Input[dsl.Dataset],

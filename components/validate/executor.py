@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 from google.protobuf import text_format
 
 from components import keys
-from components.datasets import parquet_files
+from components.lib.datasets import parquet_files
 from components.errors import DataValidationError, LooplineInputError
 from components.validate import checks, report
 from components.validate.statistics import generate_statistics

@@ -14,8 +14,8 @@ import kserve
 from kserve import model_server
 from kserve.logging import KSERVE_TRACE_LOGGER_NAME
 
-from components import uri as uri_io
-from components.bundle import FEATURE_SPEC_FILE
+from components.lib import uri as uri_io
+from components.lib.bundle import FEATURE_SPEC_FILE
 from loopline_predictor.prediction_log import PredictionLogger
 from loopline_predictor.repository import BundleRepository
 

@@ -22,8 +22,8 @@ from kserve.errors import InferenceError, InvalidInput
 from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
 from prometheus_client import Counter
 
-from components import uri as uri_io
-from components.bundle import (
+from components.lib import uri as uri_io
+from components.lib.bundle import (
     CATEGORICAL,
     CLASSIFICATION,
     ENCODE_SIGNATURE,

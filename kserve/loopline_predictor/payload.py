@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from components.bundle import CATEGORICAL, CLASSIFICATION, NUMERIC, Feature, FeatureSpec
+from components.lib.bundle import CATEGORICAL, CLASSIFICATION, NUMERIC, Feature, FeatureSpec
 
 PLATFORM = "tensorflow_savedmodel"
 BYTES = "BYTES"

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from prometheus_client import Counter
 
-from components import uri as uri_io
+from components.lib import uri as uri_io
 
 logger = logging.getLogger(__name__)
 LOG_FAILURES = Counter("loopline_prediction_log_failures", "Prediction-log batches that could not be written")

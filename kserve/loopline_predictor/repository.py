@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import kserve
 
-from components import uri as uri_io
+from components.lib import uri as uri_io
 
 from loopline_predictor.model import LooplineModel
 from loopline_predictor.prediction_log import PredictionLogger

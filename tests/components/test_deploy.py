@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from components.bundle import FEATURE_SPEC_FILE, SAVED_MODEL_DIR
+from components.lib.bundle import FEATURE_SPEC_FILE, SAVED_MODEL_DIR
 from components.deploy.executor import deploy
 from components.infra_validate.executor import infra_validate
-from components.registry import PRODUCTION, Registry
+from components.lib.registry import PRODUCTION, Registry
+from loopline import paths
 
-ROOT = Path(__file__).resolve().parents[2]
-SERVING_PYTHON = str(ROOT / ".venv-serving" / "bin" / "python")
+ROOT = paths.ROOT
+SERVING_PYTHON = str(paths.SERVING_PYTHON)
 QUIET = {"log": lambda _: None}
 
 pytestmark = pytest.mark.slow

@@ -20,11 +20,12 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from components.deploy import kubernetes_target
-from components.deploy.executor import RolloutError, deploy
+from components.deploy.executor import deploy
+from components.errors import RolloutError
 from components.deploy.inference_service import ServiceSettings, render
 from components.deploy.kubernetes_target import apply_and_wait, merge_patch
-from components.registry import PRODUCTION, Registry
-from pipelines import cli
+from components.lib.registry import PRODUCTION, Registry
+from loopline import cli
 
 PREFIX = "/apis/serving.kserve.io/v1beta1/namespaces/"
 

@@ -10,7 +10,7 @@ import pytest
 from components import keys
 from components.evaluate.executor import evaluate, report_markdown, roc_for_kfp
 from components.register.executor import register
-from components.registry import PRODUCTION, Registry
+from components.lib.registry import PRODUCTION, Registry
 from components.train.executor import train
 from components.train.model import Hyperparameters
 

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from components import keys
-from components import uri as uri_io
+from components.lib import uri as uri_io
 from components.errors import SourceError
 from components.ingest.executor import ingest
 

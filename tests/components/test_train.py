@@ -12,13 +12,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from components.bundle import CATEGORICAL, CLASSIFICATION, NUMERIC, REGRESSION, Feature, FeatureSpec, read_bundle
+from components.lib.bundle import CATEGORICAL, CLASSIFICATION, NUMERIC, REGRESSION, Feature, FeatureSpec, read_bundle
 from components.errors import LooplineInputError
-from components.inference import BundleModel
+from components.lib.inference import BundleModel
 from components.train.executor import train
 from components.train.model import Hyperparameters, build_model
+from loopline import paths
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = paths.ROOT
 FAST = Hyperparameters(epochs=8, patience=8)
 
 
@@ -106,7 +107,7 @@ def test_bundle_predicts_the_same_in_the_serving_env(trained, penguins_splits: d
     inputs = tmp_path / "inputs.json"
     inputs.write_text(json.dumps({name: table.column(name).to_pylist() for name in BundleModel(bundle).spec.names}))
     proc = subprocess.run(
-        [str(ROOT / ".venv-serving" / "bin" / "python"), str(ROOT / "tests" / "kserve" / "bundle_predict.py"),
+        [str(paths.SERVING_PYTHON), str(ROOT / "tests" / "kserve" / "bundle_predict.py"),
          str(bundle), str(inputs)],
         capture_output=True, text=True, timeout=300, env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
     )

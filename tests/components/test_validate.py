@@ -11,8 +11,8 @@ from google.protobuf import json_format, text_format
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 
 from components import keys
-from components.datasets import parquet_files
-from components import uri as uri_io
+from components.lib.datasets import parquet_files
+from components.lib import uri as uri_io
 from components.errors import DataValidationError, LooplineInputError
 from components.validate import executor
 from components.validate.statistics import (
@@ -22,7 +22,7 @@ from components.validate.statistics import (
     in_memory_statistics,
     usable_cpus,
 )
-from pipelines.generate import Problems, fit_profile, generate
+from loopline.synthetic import Problems, fit_profile, generate
 
 ROWS = 4000
 

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from loopline import paths
 
-PENGUINS = Path(__file__).resolve().parents[2] / "data" / "penguins.csv"
+PENGUINS = paths.BUNDLED_DATA
 COLUMNS = [
     "species", "island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex", "year",
 ]

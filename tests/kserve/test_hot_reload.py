@@ -11,13 +11,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from components.inference import BundleModel
-from components.serving import LocalServer, call
+from components.lib.inference import BundleModel
+from components.lib.serving import LocalServer, call
 from components.train.executor import train
 from components.train.model import Hyperparameters
+from loopline import paths
 
-ROOT = Path(__file__).resolve().parents[2]
-SERVING_PYTHON = str(ROOT / ".venv-serving" / "bin" / "python")
+ROOT = paths.ROOT
+SERVING_PYTHON = str(paths.SERVING_PYTHON)
 CLIENTS, REQUESTS = 4, 60  # bounded: 240 requests in all, on loopback
 
 pytestmark = pytest.mark.slow

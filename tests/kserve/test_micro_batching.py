@@ -10,11 +10,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from components.inference import BundleModel
-from components.serving import LocalServer, call
+from components.lib.inference import BundleModel
+from components.lib.serving import LocalServer, call
+from loopline import paths
 
-ROOT = Path(__file__).resolve().parents[2]
-SERVING_PYTHON = str(ROOT / ".venv-serving" / "bin" / "python")
+ROOT = paths.ROOT
+SERVING_PYTHON = str(paths.SERVING_PYTHON)
 CLASSES = ("Adelie", "Chinstrap", "Gentoo")
 
 pytestmark = pytest.mark.slow

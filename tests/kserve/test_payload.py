@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "kserve"))
 
-from components.bundle import Feature, FeatureSpec  # noqa: E402
+from components.lib.bundle import Feature, FeatureSpec  # noqa: E402
 from loopline_predictor.payload import (  # noqa: E402
     RequestError,
     decode_v1,

@@ -9,10 +9,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from components.serving import LocalServer, call, fetch_text
+from components.lib.serving import LocalServer, call, fetch_text
+from loopline import paths
 
-ROOT = Path(__file__).resolve().parents[2]
-SERVING_PYTHON = str(ROOT / ".venv-serving" / "bin" / "python")
+ROOT = paths.ROOT
+SERVING_PYTHON = str(paths.SERVING_PYTHON)
 
 pytestmark = pytest.mark.slow
 

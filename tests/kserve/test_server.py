@@ -13,11 +13,12 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from components.inference import BundleModel
-from components.serving import LocalServer, call, fetch_text
+from components.lib.inference import BundleModel
+from components.lib.serving import LocalServer, call, fetch_text
+from loopline import paths
 
-ROOT = Path(__file__).resolve().parents[2]
-SERVING_PYTHON = ROOT / ".venv-serving" / "bin" / "python"
+ROOT = paths.ROOT
+SERVING_PYTHON = paths.SERVING_PYTHON
 MAX_BATCH = 8
 
 pytestmark = pytest.mark.slow
@@ -155,7 +156,7 @@ def test_loopline_predict_command_over_v1_and_v2(server: str, eval_rows: list[di
     rows = [r for r in eval_rows if all(v is not None for v in r.values())][:2]
     (tmp_path / "rows.json").write_text(json.dumps(rows))
     for protocol in ("v1", "v2"):
-        proc = subprocess.run([sys.executable, "-m", "pipelines.cli", "predict", "--url", server, "--json",
+        proc = subprocess.run([sys.executable, "-m", "loopline.cli", "predict", "--url", server, "--json",
                                str(tmp_path / "rows.json"), "--protocol", protocol],
                               capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, proc.stderr
@@ -163,7 +164,7 @@ def test_loopline_predict_command_over_v1_and_v2(server: str, eval_rows: list[di
         labels = [p["label"] for p in answer["predictions"]] if protocol == "v1" else next(
             o["data"] for o in answer["outputs"] if o["name"] == "label")
         assert len(labels) == 2 and set(labels) <= {"Adelie", "Chinstrap", "Gentoo"}
-    bad = subprocess.run([sys.executable, "-m", "pipelines.cli", "predict", "--url", server, "--model", "nope",
+    bad = subprocess.run([sys.executable, "-m", "loopline.cli", "predict", "--url", server, "--model", "nope",
                           "--json", str(tmp_path / "rows.json")], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and "answered 404" in bad.stderr
 

@@ -8,9 +8,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from loopline import paths
 
-ROOT = Path(__file__).resolve().parents[2]
-SERVING_PYTHON = ROOT / ".venv-serving" / "bin" / "python"
+ROOT = paths.ROOT
+SERVING_PYTHON = paths.SERVING_PYTHON
 LOCK = ROOT / "kserve" / "requirements.lock"
 
 
@@ -49,7 +50,7 @@ def test_serving_env_is_the_newer_stack_the_pipeline_env_cannot_hold(serving_ver
 
 def test_serving_env_holds_what_runs_in_the_serving_image() -> None:
     """The predictor and the infra-validate step (which runs in the serving image) import there."""
-    modules = "loopline_predictor.model, components.infra_validate.executor, components.registry"
+    modules = "loopline_predictor.model, components.infra_validate.executor, components.lib.registry"
     proc = subprocess.run(
         [str(SERVING_PYTHON), "-c", f"import {modules}"], capture_output=True, text=True, timeout=300,
         env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},

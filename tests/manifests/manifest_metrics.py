@@ -17,8 +17,9 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
+from loopline import paths
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = paths.ROOT
 MANIFESTS = ROOT / "manifests"
 OVERLAYS = {"dev": "loopline-dev", "prod": "loopline"}  # overlay -> its namespace
 

@@ -19,10 +19,11 @@ import kubernetes_validate
 import pytest
 from kubernetes.client.rest import ApiException
 
-from components._image import SERVING_IMAGE
+from components._image import Images
+from loopline import paths
 from components.deploy.inference_service import MODEL_FORMAT, RUNTIME, ServiceSettings, render
 from components.deploy.kubernetes_target import GROUP, PLURAL, apply_and_wait
-from components.serving import LocalServer, call, fetch_text
+from components.lib.serving import LocalServer, call, fetch_text
 from manifest_metrics import (MANIFESTS, OVERLAYS, ROOT, dashboards, exported, kustomize, queries, references,
                               scrape_labels)
 
@@ -120,7 +121,7 @@ def test_serving_runtime_is_the_one_the_deploy_step_names(overlay: str) -> None:
     assert runtime["metadata"]["name"] == predictor["model"]["runtime"] == RUNTIME
     assert [f["name"] for f in runtime["spec"]["supportedModelFormats"]] == [MODEL_FORMAT]
     container = runtime["spec"]["containers"][0]
-    assert container["image"] == SERVING_IMAGE  # the image components/_image.py names
+    assert container["image"] == Images().serving  # the image components/_image.py names
     assert "--http_port=8080" in container["args"] and container["ports"][0]["containerPort"] == 8080
 
 
@@ -149,9 +150,9 @@ def test_an_overlay_can_retag_the_serving_image(tmp_path: Path) -> None:
     overlay.mkdir()
     (overlay / "kustomization.yaml").write_text(
         f"resources:\n  - {os.path.relpath(MANIFESTS / 'overlays' / 'dev', overlay)}\n"
-        f"images:\n  - name: {SERVING_IMAGE.rsplit(':', 1)[0]}\n    newTag: 9.9.9-test\n")
+        f"images:\n  - name: {Images().serving.rsplit(':', 1)[0]}\n    newTag: 9.9.9-test\n")
     image = only(kustomize(overlay), "ServingRuntime")["spec"]["containers"][0]["image"]
-    assert image == f"{SERVING_IMAGE.rsplit(':', 1)[0]}:9.9.9-test"
+    assert image == f"{Images().serving.rsplit(':', 1)[0]}:9.9.9-test"
 
 
 # -- RBAC: the pipeline runner may do what the deploy step does, in its namespace, and no more -----
@@ -410,7 +411,7 @@ def test_every_metric_and_label_the_manifests_query_is_exported(good_and_broken_
     one request of each outcome (a labelled counter has no series until first incremented)."""
     row = {"island": "Biscoe", "bill_length_mm": 45.0, "bill_depth_mm": 15.0, "flipper_length_mm": 215,
            "body_mass_g": 5200, "sex": "male", "year": 2008}
-    with LocalServer(good_and_broken_models, "unused", python=str(ROOT / ".venv-serving" / "bin" / "python")) as server:
+    with LocalServer(good_and_broken_models, "unused", python=str(paths.SERVING_PYTHON)) as server:
         assert call(f"{server.url}/v1/models/good:predict", {"instances": [row]})[0] == 200
         assert call(f"{server.url}/v1/models/good:predict", {"instances": [{**row, "wings": 2}]})[0] == 400
         assert call(f"{server.url}/v1/models/good:explain", {"instances": [row]})[0] == 200

@@ -10,15 +10,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components._image import PIPELINE_IMAGE, SERVING_IMAGE
+from components._image import Images
 from pipelines.compiling import COMPILED_DIR, compile_all, compiled_names, compiled_path
-from pipelines.registry import PIPELINES
+from pipelines import PIPELINES
+from pipelines.settings import CompileSettings
 
 
 @pytest.fixture(scope="module")
 def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("compiled")
-    compile_all(out)
+    compile_all(CompileSettings(), out)
     return out
 
 
@@ -43,7 +44,7 @@ def test_executors_use_the_pipeline_image_without_runtime_installs(name: str, fr
     for name, executor in executors.items():
         container = executor["container"]
         # infra-validate runs the predictor, so it runs in the serving image; every other step in the pipeline's.
-        assert container["image"] == (SERVING_IMAGE if "infra-validate" in name else PIPELINE_IMAGE), name
+        assert container["image"] == (Images().serving if "infra-validate" in name else Images().pipeline), name
         script = " ".join(container["command"] + container.get("args", []))
         assert "pip install" not in script
 
@@ -90,7 +91,7 @@ def test_cluster_settings_on_the_training_tasks() -> None:
 
 def _compile_with(out_dir: Path, settings: dict[str, str]) -> subprocess.CompletedProcess:
     """`loopline compile` in a new process (the settings are read when the components are imported)."""
-    return subprocess.run([sys.executable, "-m", "pipelines.cli", "compile", "--out-dir", str(out_dir)],
+    return subprocess.run([sys.executable, "-m", "loopline.cli", "compile", "--out-dir", str(out_dir)],
                           env={**os.environ, **settings}, capture_output=True, text=True, timeout=300)
 
 
@@ -116,7 +117,7 @@ def test_a_bad_gpu_count_is_refused_naming_the_setting(tmp_path: Path) -> None:
     env = {"LOOPLINE_TRAIN_ACCELERATOR": "nvidia.com/gpu", "LOOPLINE_TRAIN_ACCELERATOR_COUNT": "two"}
     proc = _compile_with(tmp_path, env)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert proc.stderr.strip() == "loopline compile: LOOPLINE_TRAIN_ACCELERATOR_COUNT must be a whole number >= 1, got 'two'"
+    assert proc.stderr.strip() == "loopline: error: LOOPLINE_TRAIN_ACCELERATOR_COUNT must be a whole number >= 1, got 'two'"
 
 
 def test_caching_off_at_compile_time_reaches_every_task(tmp_path: Path) -> None:

@@ -15,13 +15,14 @@ import pyarrow.csv as pacsv
 import pytest
 import yaml
 
-from components import uri as uri_io
-from components.bundle import FEATURE_SPEC_FILE
-from components.registry import PRODUCTION, Registry
-from components.serving import LocalServer, call
+from components.lib import uri as uri_io
+from components.lib.bundle import FEATURE_SPEC_FILE
+from components.lib.registry import PRODUCTION, Registry
+from components.lib.serving import LocalServer, call
+from loopline import paths
 
-ROOT = Path(__file__).resolve().parents[2]
-SERVING_PYTHON = str(ROOT / ".venv-serving" / "bin" / "python")
+ROOT = paths.ROOT
+SERVING_PYTHON = str(paths.SERVING_PYTHON)
 
 pytestmark = [pytest.mark.slow, pytest.mark.gcs]
 
@@ -32,7 +33,7 @@ def test_training_pipeline_and_predictor_on_gcs(gcs_bucket: str, penguins_csv: P
     uri_io.upload_file(penguins_csv, source)
     root = tmp_path / "root"
     proc = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "run", "training", "--source", source, "--registry", registry_uri,
+        [sys.executable, "-m", "loopline.cli", "run", "training", "--source", source, "--registry", registry_uri,
          "--model-repository", models, "--pipeline-root", str(root), "--epochs", "10",
          "--floor", "min_accuracy=0.8"],
         capture_output=True, text=True, timeout=900)

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from components import keys
-from components.bundle import FEATURE_SPEC_FILE, METADATA_FILE, SAVED_MODEL_DIR, read_bundle
-from components.registry import Registry
+from components.lib.bundle import FEATURE_SPEC_FILE, METADATA_FILE, SAVED_MODEL_DIR, read_bundle
+from components.lib.registry import Registry
 
 pytestmark = pytest.mark.slow
 
 
 def _loopline(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "loopline.cli", *args], capture_output=True, text=True,
                           timeout=900)
 
 

@@ -7,7 +7,6 @@ Imports only numpy, pandas and pyarrow, so it runs in either environment.
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import sys
@@ -22,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.arguments import whole_number
+from loopline import paths
 
 COLUMNS = (
     "species", "island", "bill_length_mm", "bill_depth_mm",
@@ -43,7 +42,7 @@ UNSEEN_VALUES = ("Unseen_1", "Unseen_2", "Unseen_3")
 CORRUPT_TOKENS = ("?", "unknown", "not measured")
 FORMATS = ("csv", "parquet")
 CHUNK_ROWS = 200_000
-DEFAULT_REFERENCE = Path(__file__).resolve().parents[1] / "data" / "penguins.csv"
+DEFAULT_REFERENCE = paths.BUNDLED_DATA
 
 
 @dataclass(frozen=True)
@@ -255,71 +254,9 @@ def generate(
     return GenerateResult(out, rows, time.perf_counter() - start)
 
 
-def _assignment(text: str) -> tuple[str, float]:
-    """Parse ``KEY=NUMBER`` for the repeatable problem options."""
-    key, _, value = text.partition("=")
-    try:
-        number = float(value)
-    except ValueError:
-        number = math.nan
-    if not key.strip() or math.isnan(number):
-        raise argparse.ArgumentTypeError(f"expected KEY=NUMBER, got {text!r}")
-    return key.strip(), number
-
-
-def _names(text: str) -> tuple[str, ...]:
-    """Parse a comma-separated list of column names."""
-    return tuple(name.strip() for name in text.split(",") if name.strip())
-
-
-def _report(done: int, total: int, seconds: float) -> None:
+def report_progress(done: int, total: int, seconds: float) -> None:
     """Print one progress line on stderr: rows written, share, throughput and time left."""
     rate = done / seconds if seconds > 0 else 0.0
     left = (total - done) / rate if rate else 0.0
     print(f"generate: {done:,}/{total:,} rows ({done / total:.0%}), {rate:,.0f} rows/s, ~{left:.0f} s left",
           file=sys.stderr, flush=True)
-
-
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``generate`` subcommand to the ``loopline`` command."""
-    parser = subparsers.add_parser(
-        "generate",
-        help="write penguin-like data of any size, optionally with injected problems",
-        description="Write penguin-like rows drawn from a profile of the reference data, "
-                    "in chunks (bounded memory), deterministically for a given seed.",
-    )
-    parser.add_argument("--rows", type=whole_number, default=1000, help="rows to write (default 1000)")
-    parser.add_argument("--out", type=Path, required=True, help="file to write")
-    parser.add_argument("--format", choices=FORMATS, help="default: parquet for a .parquet suffix, else csv")
-    parser.add_argument("--seed", type=whole_number, default=0, help="random seed (default 0)")
-    for option, metavar, text in (
-        ("--shift", "FEATURE=AMOUNT", "add AMOUNT to a numeric feature"),
-        ("--unseen", "COLUMN=FRACTION", "replace a FRACTION of a string column with unseen values"),
-        ("--corrupt", "COLUMN=FRACTION", "replace a FRACTION of a numeric column with non-numeric text"),
-    ):
-        parser.add_argument(option, type=_assignment, action="append", default=[], metavar=metavar,
-                            help=f"{text} (repeatable)")
-    parser.add_argument("--missing-rate", type=float, default=0.0, metavar="R",
-                        help="fraction of cells left empty in --missing-columns (default 0)")
-    parser.add_argument("--missing-columns", type=_names, default=MISSING_DEFAULT, metavar="A,B",
-                        help="columns that may be empty (default: all but species)")
-    parser.add_argument("--reference", type=Path, default=DEFAULT_REFERENCE,
-                        help="real data to fit the profile to (default: the bundled penguins.csv)")
-    parser.set_defaults(func=run_generate)
-
-
-def run_generate(args: argparse.Namespace) -> int:
-    """Run ``loopline generate``: progress on stderr for multi-chunk outputs, a one-line summary on stdout."""
-    fmt = args.format or ("parquet" if args.out.suffix.lower() == ".parquet" else "csv")
-    try:
-        problems = Problems(shift=dict(args.shift), unseen=dict(args.unseen), missing_rate=args.missing_rate,
-                            missing_columns=args.missing_columns, corrupt=dict(args.corrupt))
-        profile = fit_profile(args.reference)
-    except (OSError, ValueError) as error:
-        print(f"loopline generate: error: {error}", file=sys.stderr)
-        return 2
-    result = generate(profile, args.rows, args.out, fmt, args.seed, problems,
-                      _report if args.rows > CHUNK_ROWS else None)
-    print(f"wrote {result.path} ({fmt}): {result.rows:,} rows in {result.seconds:.1f} s "
-          f"({result.rows_per_second:,.0f} rows/s)")
-    return 0

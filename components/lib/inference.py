@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import tensorflow as tf
 
-from components.bundle import CLASSIFICATION, SAVED_MODEL_DIR, SIGNATURE, FeatureSpec, read_bundle
+from components.lib.bundle import CLASSIFICATION, SAVED_MODEL_DIR, SIGNATURE, FeatureSpec, read_bundle
 from components.train.data import feature_arrays
 
 

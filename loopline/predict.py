@@ -10,12 +10,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import pyarrow.csv as pacsv
-
-from components.ingest.reading import CSV_NULLS
+from components.errors import LooplineInputError
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     """Add the `predict` subcommand to the `loopline` command."""
     parser = subparsers.add_parser("predict", help="send rows to a V1/V2 endpoint and print the predictions")
     parser.add_argument("--url", required=True, help="the server's base URL, e.g. http://127.0.0.1:8080")
@@ -31,6 +29,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def _rows(args: argparse.Namespace) -> list[dict[str, Any]]:
     if args.csv:
+        import pyarrow.csv as pacsv
+
+        from components.ingest.reading import CSV_NULLS
+
         table = pacsv.read_csv(args.csv, convert_options=pacsv.ConvertOptions(null_values=CSV_NULLS))
         return table.to_pylist()
     loaded = json.loads(args.json.read_text())
@@ -53,8 +55,7 @@ def run_predict(args: argparse.Namespace) -> int:
     try:
         rows = _rows(args)
     except (OSError, ValueError, KeyError) as err:
-        print(f"loopline predict: error: cannot read the rows: {err}", file=sys.stderr)
-        return 2
+        raise LooplineInputError(f"cannot read the rows: {err}") from err
     base = args.url.rstrip("/")
     url, body = ((f"{base}/v1/models/{args.model}:predict", {"instances": rows}) if args.protocol == "v1"
                  else (f"{base}/v2/models/{args.model}/infer", _v2_body(rows)))

@@ -1,4 +1,4 @@
-"""pipelines.cron.to_kfp: property tests against croniter, an independent cron evaluator.
+"""loopline.kfp.cron.to_kfp: property tests against croniter, an independent cron evaluator.
 
 croniter evaluates both sides: the original 5-field expression, and the converted 6-field
 one rotated to croniter's seconds-last order. Both run with `implement_cron_bug=True`, the
@@ -26,7 +26,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from components.errors import LooplineInputError
-from pipelines.cron import BOUNDS, FIELDS, MACROS, MONTHS, WEEKDAYS, to_kfp
+from loopline.kfp.cron import BOUNDS, FIELDS, MACROS, MONTHS, WEEKDAYS, to_kfp
 
 FIRES = 50
 LAST_YEAR = 2090  # croniter stops at 2099

@@ -1,4 +1,4 @@
-"""`loopline upload|submit|schedule|runs` run in process against tests/pipelines/kfp_fake.py.
+"""`loopline upload|submit|schedule|runs` run in process against tests/fakes/kfp_api.py.
 
 The server is a FAKE of the KFP v2beta1 REST API (no Kubeflow Pipelines can run here): the
 client side is the real kfp.Client 2.13 and kfp-server-api 2.4, and every request body the
@@ -19,10 +19,10 @@ import kfp_server_api
 import pytest
 
 from components.version import VERSION
-from pipelines.cli import main
+from loopline.cli import main
 from pipelines.compiling import compiled_path
 
-from kfp_fake import FakeKFP
+from fakes.kfp_api import FakeKFP
 
 PARAMS = ["--param", "source=gs://bucket/penguins.csv", "--param", "registry_uri=gs://bucket/registry"]
 KFP_NAME = "loopline-training"
@@ -157,9 +157,9 @@ def test_submit_sends_a_v2beta1_run(capsys: pytest.CaptureFixture[str], fake: Fa
 def test_submit_checks_parameters_against_the_version(capsys: pytest.CaptureFixture[str], fake: FakeKFP) -> None:
     uploaded(capsys, fake)
     assert one_error_line(capsys, "submit", "training", "--host", fake.url) == (
-        f"loopline: pipeline {KFP_NAME} version {KFP_NAME} needs --param for registry_uri, source")
+        f"loopline: error: pipeline {KFP_NAME} version {KFP_NAME} needs --param for registry_uri, source")
     error = one_error_line(capsys, "submit", "training", "--host", fake.url, *PARAMS, "--param", "epoch=5")
-    assert error.startswith(f"loopline: pipeline {KFP_NAME} version {KFP_NAME} has no parameter epoch (parameters: ")
+    assert error.startswith(f"loopline: error: pipeline {KFP_NAME} version {KFP_NAME} has no parameter epoch (parameters: ")
     assert not fake.calls("POST", r"/apis/v2beta1/runs")
 
 
@@ -174,7 +174,7 @@ def test_submit_a_named_version(capsys: pytest.CaptureFixture[str], fake: FakeKF
     assert first_run.pipeline_version_reference.pipeline_version_id == first["pipeline_version_id"]
     assert newest_run.pipeline_version_reference.pipeline_version_id != first["pipeline_version_id"]
     assert one_error_line(capsys, "submit", "training", "--host", fake.url, *PARAMS, "--version", "9.9").startswith(
-        f"loopline: pipeline {KFP_NAME} has no version named 9.9 (versions: {KFP_NAME}, {VERSION}-")
+        f"loopline: error: pipeline {KFP_NAME} has no version named 9.9 (versions: {KFP_NAME}, {VERSION}-")
 
 
 @pytest.mark.parametrize("final, code", [("SUCCEEDED", 0), ("FAILED", 1), ("CANCELED", 1)])
@@ -251,10 +251,10 @@ def test_schedule_enable_disable_delete_list(capsys: pytest.CaptureFixture[str],
     assert fake.recurring[recurring_id]["status"] == "ENABLED"
 
     error = one_error_line(capsys, "schedule", "create", "training", "--host", fake.url, "--cron", "@hourly", *PARAMS)
-    assert error == (f"loopline: a recurring run named {KFP_NAME} already exists at {fake.url} (id {recurring_id}): "
+    assert error == (f"loopline: error: a recurring run named {KFP_NAME} already exists at {fake.url} (id {recurring_id}): "
                      "delete it or pass another --name")
     assert one_error_line(capsys, "schedule", "delete", "nightly", "--host", fake.url) == (
-        f"loopline: no recurring run named or with id nightly at {fake.url} (recurring runs: {KFP_NAME})")
+        f"loopline: error: no recurring run named or with id nightly at {fake.url} (recurring runs: {KFP_NAME})")
 
     assert "deleted" in ok(capsys, "schedule", "delete", KFP_NAME, "--host", fake.url)
     assert fake.calls("DELETE", rf"/apis/v2beta1/recurringruns/{recurring_id}") and not fake.recurring
@@ -263,7 +263,7 @@ def test_schedule_enable_disable_delete_list(capsys: pytest.CaptureFixture[str],
 def test_schedule_checks_its_input_before_connecting(capsys: pytest.CaptureFixture[str]) -> None:
     host = f"http://127.0.0.1:{closed_port()}"
     assert one_error_line(capsys, "schedule", "create", "training", "--host", host, "--cron", "0 24 * * *") == (
-        "loopline: cron field 'hour': 24 is out of range 0-23")
+        "loopline: error: cron field 'hour': 24 is out of range 0-23")
     assert "drop the leading seconds field" in one_error_line(
         capsys, "schedule", "create", "training", "--host", host, "--cron", "0 0 2 * * *")
     with pytest.raises(SystemExit) as exited:
@@ -295,7 +295,7 @@ def test_runs_list_and_status(capsys: pytest.CaptureFixture[str], fake: FakeKFP)
     assert ok(capsys, "runs", "status", first_id, "--host", fake.url, "--wait", "--poll", "0.01").splitlines()[-1] == (
         "loopline: run first: SUCCEEDED (0 s)")
     assert one_error_line(capsys, "runs", "status", "no-such-run", "--host", fake.url) == (
-        f"loopline: no run with id no-such-run at {fake.url}")
+        f"loopline: error: no run with id no-such-run at {fake.url}")
 
 
 # -- authentication and namespaces -----------------------------------------------------------
@@ -320,13 +320,13 @@ def test_token_from_the_file_named_by_the_environment(capsys: pytest.CaptureFixt
     ok(capsys, "runs", "list")
     monkeypatch.setenv("KF_PIPELINES_SA_TOKEN_PATH", str(tmp_path / "missing"))
     assert one_error_line(capsys, "runs", "list").startswith(
-        f"loopline: cannot read the KFP token file {tmp_path / 'missing'} named by KF_PIPELINES_SA_TOKEN_PATH")
+        f"loopline: error: cannot read the KFP token file {tmp_path / 'missing'} named by KF_PIPELINES_SA_TOKEN_PATH")
 
 
 def test_namespace_is_passed_on_multi_user_kfp(capsys: pytest.CaptureFixture[str], fake: FakeKFP) -> None:
     fake.multi_user = True
     assert one_error_line(capsys, "runs", "list", "--host", fake.url) == (
-        f"loopline: KFP at {fake.url} is multi-user: pass --namespace (your Kubeflow profile namespace)")
+        f"loopline: error: KFP at {fake.url} is multi-user: pass --namespace (your Kubeflow profile namespace)")
     team = ["--host", fake.url, "--namespace", "team-a"]
     ok(capsys, "upload", "training", *team)
     assert fake.calls("POST", r"/apis/v2beta1/pipelines/upload")[0].arg("namespace") == "team-a"
@@ -344,7 +344,7 @@ def test_namespace_is_passed_on_multi_user_kfp(capsys: pytest.CaptureFixture[str
 def test_unreachable_host(capsys: pytest.CaptureFixture[str]) -> None:
     host = f"http://127.0.0.1:{closed_port()}"
     error = one_error_line(capsys, "runs", "list", "--host", host)
-    assert error.startswith(f"loopline: cannot reach KFP at {host}: ") and "Connection refused" in error
+    assert error.startswith(f"loopline: error: cannot reach KFP at {host}: ") and "Connection refused" in error
 
 
 @pytest.mark.parametrize("token, status", [(None, 401), ("stolen", 401), ("other-user", 403)])
@@ -352,31 +352,31 @@ def test_refused_credentials(capsys: pytest.CaptureFixture[str], fake: FakeKFP, 
                              status: int) -> None:
     fake.token, fake.forbidden_token = "s3cret", "other-user"
     error = one_error_line(capsys, "submit", "training", "--host", fake.url, *(["--token", token] if token else []))
-    assert error.startswith(f"loopline: KFP at {fake.url} refused the credentials (HTTP {status}): ")
+    assert error.startswith(f"loopline: error: KFP at {fake.url} refused the credentials (HTTP {status}): ")
 
 
 def test_login_redirect(capsys: pytest.CaptureFixture[str], fake: FakeKFP) -> None:
     fake.token, fake.login_redirect = "s3cret", "https://kubeflow.example.com/dex/auth"
     assert one_error_line(capsys, "runs", "list", "--host", fake.url) == (
-        f"loopline: KFP at {fake.url} redirected to https://kubeflow.example.com/dex/auth (a login page?): "
+        f"loopline: error: KFP at {fake.url} redirected to https://kubeflow.example.com/dex/auth (a login page?): "
         "pass --token or set KF_PIPELINES_SA_TOKEN_PATH")
 
 
 def test_unknown_pipeline_and_experiment(capsys: pytest.CaptureFixture[str], fake: FakeKFP) -> None:
     assert one_error_line(capsys, "submit", "training", "--host", fake.url, *PARAMS) == (
-        f"loopline: no pipeline named {KFP_NAME} at {fake.url} (uploaded: none)")
+        f"loopline: error: no pipeline named {KFP_NAME} at {fake.url} (uploaded: none)")
     uploaded(capsys, fake)
     assert one_error_line(capsys, "schedule", "create", "data-validation", "--host", fake.url, "--every", "1h") == (
-        f"loopline: no pipeline named loopline-data-validation at {fake.url} (uploaded: {KFP_NAME})")
+        f"loopline: error: no pipeline named loopline-data-validation at {fake.url} (uploaded: {KFP_NAME})")
     ok(capsys, "submit", "training", "--host", fake.url, *PARAMS)
     assert one_error_line(capsys, "runs", "list", "--host", fake.url, "--experiment", "nope") == (
-        f"loopline: no experiment named nope at {fake.url} (experiments: loopline)")
+        f"loopline: error: no experiment named nope at {fake.url} (experiments: loopline)")
     assert one_error_line(capsys, "schedule", "list", "--host", fake.url, "--experiment", "nope") == (
-        f"loopline: no experiment named nope at {fake.url} (experiments: loopline)")
+        f"loopline: error: no experiment named nope at {fake.url} (experiments: loopline)")
 
 
 def test_host_is_required_and_must_be_a_url(capsys: pytest.CaptureFixture[str]) -> None:
     assert one_error_line(capsys, "runs", "list") == (
-        "loopline: no KFP host: pass --host or set KF_PIPELINES_ENDPOINT")
+        "loopline: error: no KFP host: pass --host or set KF_PIPELINES_ENDPOINT")
     assert one_error_line(capsys, "runs", "list", "--host", "localhost:8080") == (
-        "loopline: KFP host 'localhost:8080' must start with http:// or https://")
+        "loopline: error: KFP host 'localhost:8080' must start with http:// or https://")

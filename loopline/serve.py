@@ -10,24 +10,19 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
-import sys
 from pathlib import Path
 
-import pyarrow.csv as pacsv
-
-from components import uri as uri_io
-from components.bundle import CATEGORICAL, read_bundle
-from components.serving import LocalServer, call, serving_python
-
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_SERVING_PYTHON = ROOT / ".venv-serving" / "bin" / "python"
-SAMPLE = ROOT / "data" / "penguins.csv"
+from components.lib import uri as uri_io
+from components.errors import LooplineInputError
+from components.lib.bundle import CATEGORICAL, read_bundle
+from components.lib.serving import LocalServer, call, serving_python
+from loopline import paths
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     """Add the `serve` subcommand to the `loopline` command."""
     parser = subparsers.add_parser("serve", help="serve the model repository with the local KServe predictor")
-    parser.add_argument("--model-repository", default="out/models", help="a folder or gs:// URI of bundles")
+    parser.add_argument("--model-repository", default=str(paths.MODEL_REPOSITORY), help="a folder or gs:// URI of bundles")
     parser.add_argument("--prediction-log", default="", help="log sampled predictions to this folder or gs:// URI")
     parser.add_argument("--sample-rate", type=float, default=0.1, help="share of predicted rows logged")
     parser.add_argument("--model", default="penguins", help="the model the smoke run calls")
@@ -38,11 +33,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _python() -> str:
-    return str(DEFAULT_SERVING_PYTHON) if DEFAULT_SERVING_PYTHON.exists() else serving_python()
+    return str(paths.SERVING_PYTHON) if paths.SERVING_PYTHON.exists() else serving_python()
 
 
 def _samples(spec_names: list[str], rows: int) -> list[dict]:
-    table = pacsv.read_csv(SAMPLE, convert_options=pacsv.ConvertOptions(null_values=["NA", ""]))
+    import pyarrow.csv as pacsv
+
+    table = pacsv.read_csv(paths.BUNDLED_DATA, convert_options=pacsv.ConvertOptions(null_values=["NA", ""]))
     complete = [r for r in table.select(spec_names).to_pylist() if None not in r.values()]
     return complete[:: max(1, len(complete) // rows)][:rows]
 
@@ -85,9 +82,8 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.smoke:
         repository = Path(args.model_repository)
         if uri_io.is_gcs(args.model_repository) or not (repository / args.model).exists():
-            print(f"loopline serve: error: no model {args.model!r} in the local folder {args.model_repository}: run "
-                  "the training pipeline first (make run); --smoke reads a local model repository", file=sys.stderr)
-            return 2
+            raise LooplineInputError(f"no model {args.model!r} in the local folder {args.model_repository}: run the "
+                                     "training pipeline first (make run); --smoke reads a local model repository")
         return smoke(repository, args.model, args.rows)
     logging = (["--prediction_log_uri", args.prediction_log, "--prediction_log_sample_rate", str(args.sample_rate)]
                if args.prediction_log else [])

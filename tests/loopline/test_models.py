@@ -9,18 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from components import registry as reg
-from components.registry import Registry
-from pipelines import models_cli
+from components.lib import registry as reg
+from components.lib.registry import Registry
+from loopline import cli
 
 MODEL = "penguins"
 
 
 def run_cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="loopline")
-    models_cli.add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
+    """`loopline ARGV` in this process, through main() (which reports errors)."""
+    return cli.main(argv)
 
 
 def _bundle(folder: Path, tag: str) -> Path:
@@ -122,7 +120,7 @@ def test_errors_are_one_line_and_exit_2(root: str, capsys: pytest.CaptureFixture
     assert run_cli(["models", *argv, "--registry", root]) == 2
     out, err = capsys.readouterr()
     assert out == ""
-    assert err.count("\n") == 1 and err.startswith("loopline models: error: ")
+    assert err.count("\n") == 1 and err.startswith("loopline: error: ")
     assert message in err
     assert [e.event for e in Registry(root).events(MODEL)] == before  # nothing changed
     assert Registry(root).alias(MODEL, reg.PRODUCTION).number == 1
@@ -153,7 +151,7 @@ def test_cli_on_a_gcs_registry(gcs_bucket: str, tmp_path: Path, capsys: pytest.C
 def test_cli_storage_errors_are_one_line(gcs_bucket: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli(["models", "list", "--registry", "gs://no-such-bucket-loopline/registry"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("loopline models: error: ")
+    assert err.count("\n") == 1 and err.startswith("loopline: error: ")
     assert "no-such-bucket-loopline" in err
 
 
@@ -182,5 +180,5 @@ def test_a_rollback_that_cannot_be_served_moves_no_alias(root: str, tmp_path: Pa
         assert run_cli(["models", "rollback", "--registry", root, MODEL, "--reason", "r",
                         "--kserve-namespace", "ml"]) == 2
     error = capsys.readouterr().err.strip().splitlines()
-    assert len(error) == 1 and error[0].startswith("loopline models: error: ")
+    assert len(error) == 1 and error[0].startswith("loopline: error: ")
     assert Registry(root).alias(MODEL, reg.PRODUCTION).number == 2

@@ -1,7 +1,8 @@
 """`loopline models list|show|promote|rollback|history`: read and change the model registry.
 
 Errors (a bad name, an unknown version or alias, nothing to roll back to, an unreachable
-registry) print one line on stderr and exit with code 2.
+registry, a rollout that did not become Ready) are the project's own types: `loopline` prints them
+as one line on stderr and exits with code 2.
 """
 
 from __future__ import annotations
@@ -10,17 +11,16 @@ import argparse
 import getpass
 import json
 import socket
-import sys
 from dataclasses import asdict
-from typing import Callable, Sequence
+from typing import Callable
 
-from components import registry as reg
-from components import uri as uri_io
-from components.errors import LooplineInputError
+from components.lib import registry as reg
+from components.lib import uri as uri_io
+from loopline import output, paths
+from loopline.arguments import version_number
 
-DEFAULT_REGISTRY = "out/registry"
+DEFAULT_REGISTRY = str(paths.REGISTRY)
 DEFAULT_METRIC = "accuracy"
-ERROR_EXIT = 2
 
 
 def cli_run_id() -> str:
@@ -30,36 +30,6 @@ def cli_run_id() -> str:
     except (KeyError, OSError):  # no passwd entry / no login name (containers)
         user = "unknown"
     return f"cli:{user}@{socket.gethostname()}"
-
-
-def _expected_errors() -> tuple[type[BaseException], ...]:
-    """Failures a user can act on: bad input, file system errors, storage/credential errors.
-
-    Google's error types only if a gs:// call already loaded them: importing google.api_core
-    just to name them prints a FutureWarning, and a local registry cannot raise them.
-    """
-    errors: list[type[BaseException]] = [LooplineInputError, OSError]
-    api, auth = sys.modules.get("google.api_core.exceptions"), sys.modules.get("google.auth.exceptions")
-    errors += [api.GoogleAPIError] if api else []
-    errors += [auth.GoogleAuthError] if auth else []
-    executor, kube = sys.modules.get("components.deploy.executor"), sys.modules.get("kubernetes.config")
-    errors += [executor.RolloutError] if executor else []  # the service was restored; aliases unchanged
-    errors += [kube.ConfigException] if kube else []  # no in-cluster config and no kubeconfig
-    api_error = sys.modules.get("kubernetes.client.rest")
-    errors += [api_error.ApiException] if api_error else []
-    return tuple(errors)
-
-
-def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Rows under a header, in left-aligned columns (the `loopline` listings)."""
-    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows)]
-    lines = [header, *rows]
-    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines)
-
-
-def _short_time(iso: str) -> str:
-    """`2026-11-26T10:11:12.123456+00:00` -> `2026-11-26 10:11:12Z`."""
-    return iso[:19].replace("T", " ") + "Z" if len(iso) >= 19 else iso
 
 
 def _metric(info: dict, name: str) -> str:
@@ -79,14 +49,14 @@ def _list(registry: reg.Registry, args: argparse.Namespace) -> int:
     for model in models:
         aliases = registry.aliases(model)
         for version in registry.versions(model):
-            rows.append([model, str(version.number), _short_time(version.time), version.run,
+            rows.append([model, str(version.number), output.short_time(version.time), version.run,
                          ",".join(_pointing(aliases, version.number)) or "-", _metric(version.info, args.metric)])
     if not rows and args.model:
         raise reg.RegistryError(f"model {args.model!r} has no versions in registry {registry.root}")
     if not rows:
         print(f"loopline: no models registered in {registry.root}")
         return 0
-    print(table(["MODEL", "VERSION", "TIME", "RUN", "ALIASES", args.metric.upper()], rows))
+    print(output.table(["MODEL", "VERSION", "TIME", "RUN", "ALIASES", args.metric.upper()], rows))
     return 0
 
 
@@ -169,31 +139,20 @@ def _history(registry: reg.Registry, args: argparse.Namespace) -> int:
     events = registry.events(args.model)
     if not events:
         raise reg.RegistryError(f"model {args.model!r} has no events in registry {registry.root}")
-    rows = [[_short_time(e.time), e.event, "-" if e.version is None else str(e.version), e.run, e.reason,
+    rows = [[output.short_time(e.time), e.event, "-" if e.version is None else str(e.version), e.run, e.reason,
              json.dumps(e.details, sort_keys=True) if e.details else ""] for e in events]
-    print(table(["TIME", "EVENT", "VERSION", "RUN", "REASON", "DETAILS"], rows))
+    print(output.table(["TIME", "EVENT", "VERSION", "RUN", "REASON", "DETAILS"], rows))
     return 0
 
 
-def _handler(action: Callable[[reg.Registry, argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+def _with_registry(action: Callable[[reg.Registry, argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        try:
-            return action(reg.Registry(args.registry), args)
-        except _expected_errors() as exc:
-            message = " ".join(str(exc).split()) or type(exc).__name__
-            print(f"loopline models: error: {message}", file=sys.stderr)
-            return ERROR_EXIT
+        return action(reg.Registry(args.registry), args)
 
     return run
 
 
-def _version_number(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"not a version number: {text!r}")
-    return int(text)
-
-
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``models`` subcommand (list, show, promote, rollback, history) to the ``loopline`` command."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--registry", default=DEFAULT_REGISTRY, metavar="URI",
@@ -210,14 +169,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     listing.add_argument("--model", help="only this model")
     listing.add_argument("--metric", default=DEFAULT_METRIC, help=f"metric column from info['metrics'] "
                                                                   f"(default {DEFAULT_METRIC})")
-    listing.set_defaults(func=_handler(_list))
+    listing.set_defaults(func=_with_registry(_list))
 
     show = actions.add_parser("show", parents=[common],
                               help="one version as JSON: registration, aliases, its audit events")
     show.add_argument("model")
     show.add_argument("version", nargs="?", metavar="VERSION|ALIAS",
                       help="a version number or alias (default: production, else the newest)")
-    show.set_defaults(func=_handler(_show))
+    show.set_defaults(func=_with_registry(_show))
 
     serving = argparse.ArgumentParser(add_help=False)
     where = serving.add_argument_group("serve the version as well (else only the registry's aliases move)")
@@ -231,14 +190,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     promote = actions.add_parser("promote", parents=[common, changes, serving],
                                  help="make a version production (the old production becomes previous)")
     promote.add_argument("model")
-    promote.add_argument("version", type=_version_number)
-    promote.set_defaults(func=_handler(_promote))
+    promote.add_argument("version", type=version_number)
+    promote.set_defaults(func=_with_registry(_promote))
 
     rollback = actions.add_parser("rollback", parents=[common, changes, serving],
                                   help="make the previous production version production again")
     rollback.add_argument("model")
-    rollback.set_defaults(func=_handler(_rollback))
+    rollback.set_defaults(func=_with_registry(_rollback))
 
     history = actions.add_parser("history", parents=[common], help="the model's audit log, oldest first")
     history.add_argument("model")
-    history.set_defaults(func=_handler(_history))
+    history.set_defaults(func=_with_registry(_history))

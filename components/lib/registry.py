@@ -35,7 +35,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, NoReturn, TypeVar
 
-from components import uri as uri_io
+from components.lib import uri as uri_io
 from components.errors import LooplineInputError
 
 REGISTRATION_FILE = "registration.json"

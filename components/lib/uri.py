@@ -1,24 +1,56 @@
 """Read and write URIs that are local paths or `gs://` objects, one API for both.
 
 `gs://` goes through google-cloud-storage, which honours STORAGE_EMULATOR_HOST, so tests run
-the same code against a local emulator.
+the same code against a local emulator. Google's errors (a missing bucket, refused credentials,
+an unreachable service) leave this module as StorageError naming the URI; local file system
+errors stay OSError.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import functools
 import glob
 import os
 import shutil
+import sys
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, TypeVar
+
+from components.errors import StorageError
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from google.cloud import storage
 
 GCS_PREFIX = "gs://"
 _GLOB_CHARS = "*?["
+# Modules whose errors a gs:// call can raise, and the base type of each (looked up only once loaded:
+# importing google.api_core just to name its errors prints a FutureWarning, and local paths never raise them).
+_GOOGLE_ERRORS = {"google.api_core.exceptions": "GoogleAPIError", "google.auth.exceptions": "GoogleAuthError",
+                  "requests.exceptions": "RequestException"}
+Function = TypeVar("Function", bound=Callable)
+
+
+def _is_google_error(exc: BaseException) -> bool:
+    return any(module in sys.modules and isinstance(exc, getattr(sys.modules[module], name))
+               for module, name in _GOOGLE_ERRORS.items())
+
+
+def _storage_errors(func: Function) -> Function:
+    """`func` with Google's errors raised as StorageError naming its gs:// URI."""
+    @functools.wraps(func)
+    def call(*args: object, **kwargs: object) -> object:
+        try:
+            return func(*args, **kwargs)
+        except Exception as exc:
+            if not _is_google_error(exc):
+                raise
+            uri = next((a for a in args if isinstance(a, str) and is_gcs(a)), "gs://")
+            message = " ".join(str(exc).split())[:300] or type(exc).__name__
+            raise StorageError(f"{uri}: {message}") from exc
+
+    return call  # type: ignore[return-value]
 
 
 def is_gcs(uri: str) -> bool:
@@ -84,11 +116,13 @@ def _expand_gcs(uri: str) -> list[str]:
     return sorted(f"{GCS_PREFIX}{bucket_name}/{n}" for n in names if _is_data_name(n))
 
 
+@_storage_errors
 def expand(uri: str) -> list[str]:
     """The files a URI names, in name order: a file, every file under a folder, or a glob's matches."""
     return _expand_gcs(uri) if is_gcs(uri) else _expand_local(uri)
 
 
+@_storage_errors
 def exists(uri: str) -> bool:
     """True when the URI names an existing file or object."""
     if is_gcs(uri):
@@ -97,6 +131,7 @@ def exists(uri: str) -> bool:
     return Path(uri).is_file()
 
 
+@_storage_errors
 def read_bytes(uri: str) -> bytes:
     """The whole content of a file or object."""
     if is_gcs(uri):
@@ -110,6 +145,7 @@ def read_text(uri: str) -> str:
     return read_bytes(uri).decode("utf-8")
 
 
+@_storage_errors
 def write_bytes(uri: str, data: bytes) -> None:
     """Write a file or object whole: locally through a temp file and a rename, so readers never see part of it."""
     if is_gcs(uri):
@@ -145,6 +181,7 @@ def _gcs_prefix(uri: str) -> tuple[str, str]:
     return bucket_name, f"{name}/" if name else ""
 
 
+@_storage_errors
 def read_bytes_if_exists(uri: str) -> bytes | None:
     """The content of a file or object, or None when it does not exist (one request on gs://)."""
     if is_gcs(uri):
@@ -161,6 +198,7 @@ def read_bytes_if_exists(uri: str) -> bytes | None:
         return None
 
 
+@_storage_errors
 def create_if_absent(uri: str, data: bytes) -> bool:
     """Create a file or object whole, only if it does not exist yet; False (and nothing written) if it does.
 
@@ -200,6 +238,7 @@ def create_if_absent(uri: str, data: bytes) -> bool:
     return True
 
 
+@_storage_errors
 def list_dirs(uri: str) -> list[str]:
     """Names of the immediate subfolders of a folder (gs://: of the "/"-delimited prefixes), sorted; [] if none."""
     if is_gcs(uri):
@@ -212,6 +251,7 @@ def list_dirs(uri: str) -> list[str]:
     return sorted(p.name for p in path.iterdir() if p.is_dir()) if path.is_dir() else []
 
 
+@_storage_errors
 def list_files(uri: str, recursive: bool = False) -> list[str]:
     """Every file under a folder (markers and hidden files too), as "/"-separated names relative to it, sorted."""
     if is_gcs(uri):
@@ -225,6 +265,7 @@ def list_files(uri: str, recursive: bool = False) -> list[str]:
     return sorted(p.relative_to(path).as_posix() for p in found if p.is_file())
 
 
+@_storage_errors
 def delete(uri: str) -> None:
     """Delete one file or object; nothing to do if it is absent."""
     if is_gcs(uri):
@@ -239,6 +280,7 @@ def delete(uri: str) -> None:
     Path(uri).unlink(missing_ok=True)
 
 
+@_storage_errors
 def delete_tree(uri: str, keep: tuple[str, ...] = ()) -> None:
     """Delete everything under a folder except the top-level entries named in `keep`."""
     if is_gcs(uri):
@@ -258,6 +300,7 @@ def delete_tree(uri: str, keep: tuple[str, ...] = ()) -> None:
             child.unlink()
 
 
+@_storage_errors
 def upload_file(path: Path, uri: str) -> None:
     """Copy one local file to a local path or gs:// object (not atomic: publish with a marker after it)."""
     if is_gcs(uri):
@@ -269,6 +312,7 @@ def upload_file(path: Path, uri: str) -> None:
     shutil.copyfile(path, target)
 
 
+@_storage_errors
 def upload_tree(local_dir: Path, uri: str, last: tuple[str, ...] = ()) -> list[str]:
     """Copy every file under a local folder to the same relative names under a URI (the names in
     `last` after all others, to publish the tree); returns those names."""
@@ -280,6 +324,7 @@ def upload_tree(local_dir: Path, uri: str, last: tuple[str, ...] = ()) -> list[s
     return names
 
 
+@_storage_errors
 def download_tree(uri: str, local_dir: Path, exclude: tuple[str, ...] = ()) -> list[str]:
     """Copy every file under a URI folder into a local folder, except top-level names in `exclude`; returns the names."""
     local_dir = Path(local_dir)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from components import registry as reg
-from components import uri as uri_io
+from components.lib import registry as reg
+from components.lib import uri as uri_io
 from components.errors import LooplineInputError
-from components.registry import Registry, RegistryError
+from components.lib.registry import Registry, RegistryError
 
 MODEL = "penguins"
 

@@ -12,57 +12,30 @@ pipelines/compiled/ names it on KFP, e.g. loopline-training) or any KFP pipeline
 UTC (KFP's scheduler runs cron in UTC); loopline converts it to KFP's seconds-first form.
 
 Exit codes: 0 done; 1 a waited-for run ended other than SUCCEEDED or the wait timed out;
-2 an error, reported as one line on stderr.
+2 an error (a ClusterError, reported by `loopline` as one line on stderr).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from components.errors import LooplineInputError
-from pipelines import cron
-from pipelines.arguments import seconds
+from loopline.arguments import concurrency, interval, parameter, seconds
+from loopline.kfp import cron
+from loopline.output import table
 from pipelines.compiling import compiled_names, compiled_path
-from pipelines.models_cli import table
 
-ERROR_EXIT = 2
 RUN_FAILED_EXIT = 1
 DEFAULT_EXPERIMENT = "loopline"
-INTERVAL_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def _param(text: str) -> tuple[str, Any]:
-    key, sep, raw = text.partition("=")
-    if not sep or not key.strip():
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    try:
-        return key.strip(), json.loads(raw)
-    except ValueError:
-        return key.strip(), raw
-
-
-def _interval(text: str) -> int:
-    match = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", text.lower())
-    if not match or int(match.group(1)) < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive duration such as 3600, 90s, 30m, 6h or 1d, got {text!r}")
-    return int(match.group(1)) * INTERVAL_UNITS[match.group(2)]
-
-
-def _concurrency(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 10:
-        raise argparse.ArgumentTypeError(f"must be 1-10 (KFP's limit), got {text!r}")
-    return int(text)
 
 
 def kfp_name(pipeline: str) -> str:
     """A loopline pipeline's KFP name (from its compiled YAML); other names as given."""
-    from pipelines.cluster import read_package
+    from loopline.kfp.client import read_package
 
     return read_package(compiled_path(pipeline)).name if pipeline in compiled_names() else pipeline
 
@@ -74,13 +47,13 @@ def _when(moment: Any) -> str:
 
 
 def _connect(args: argparse.Namespace) -> Any:
-    from pipelines.cluster import connect
+    from loopline.kfp.client import connect
 
     return connect(args.host, args.token, args.namespace)
 
 
 def _upload(args: argparse.Namespace) -> int:
-    from pipelines.cluster import read_package
+    from loopline.kfp.client import read_package
 
     package = read_package(args.package or compiled_path(args.pipeline))
     done = _connect(args).upload(package)
@@ -195,17 +168,6 @@ def _runs_status(args: argparse.Namespace) -> int:
     return _finish(cluster, run, args)
 
 
-def _handler(action: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return action(args)
-        except LooplineInputError as exc:
-            print(f"loopline: {' '.join(str(exc).split())}", file=sys.stderr)
-            return ERROR_EXIT
-
-    return run
-
-
 def _parents() -> dict[str, argparse.ArgumentParser]:
     connection = argparse.ArgumentParser(add_help=False)
     connection.add_argument("--host", help="KFP API URL (default $KF_PIPELINES_ENDPOINT)")
@@ -215,7 +177,7 @@ def _parents() -> dict[str, argparse.ArgumentParser]:
     target.add_argument("pipeline", metavar="PIPELINE", help=f"{' | '.join(compiled_names())} | a KFP pipeline name")
     target.add_argument("--version", help="pipeline version name (default: the newest)")
     target.add_argument("--experiment", default=DEFAULT_EXPERIMENT, help="created when missing (default %(default)s)")
-    target.add_argument("--param", type=_param, action="append", default=[], metavar="KEY=VALUE",
+    target.add_argument("--param", type=parameter, action="append", default=[], metavar="KEY=VALUE",
                         help="a pipeline parameter, JSON-decoded when it parses (repeatable)")
     target.add_argument("--pipeline-root", help="where the run's artifacts go (default: KFP's)")
     waiting = argparse.ArgumentParser(add_help=False)
@@ -225,7 +187,7 @@ def _parents() -> dict[str, argparse.ArgumentParser]:
     return {"connection": connection, "target": target, "waiting": waiting}
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
+def add_parsers(commands: argparse._SubParsersAction) -> None:
     """Add the `upload`, `submit`, `schedule` and `runs` subcommands to the `loopline` command."""
     parents = _parents()
     connection, target, waiting = parents["connection"], parents["target"], parents["waiting"]
@@ -235,12 +197,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                                  "(a new version only when its content changed)", **formatting)
     upload.add_argument("pipeline", choices=compiled_names())
     upload.add_argument("--package", type=Path, help="compiled YAML to upload (default: pipelines/compiled/)")
-    upload.set_defaults(func=_handler(_upload))
+    upload.set_defaults(func=_upload)
 
     submit = commands.add_parser("submit", parents=[connection, target, waiting], help="start a run on KFP",
                                  **formatting)
     submit.add_argument("--run-name", help="default: '<pipeline> <local time>'")
-    submit.set_defaults(func=_handler(_submit))
+    submit.set_defaults(func=_submit)
 
     schedule = commands.add_parser("schedule", help="create, enable, disable, delete and list recurring runs",
                                    **formatting)
@@ -248,26 +210,26 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     create = actions.add_parser("create", parents=[connection, target], help="create a recurring run")
     when = create.add_mutually_exclusive_group(required=True)
     when.add_argument("--cron", help="standard 5-field cron or @daily/@hourly/...; UTC")
-    when.add_argument("--every", type=_interval, metavar="DURATION", help="an interval: 3600, 90s, 30m, 6h, 1d")
+    when.add_argument("--every", type=interval, metavar="DURATION", help="an interval: 3600, 90s, 30m, 6h, 1d")
     create.add_argument("--name", help="unique recurring run name (default: the KFP pipeline name)")
-    create.add_argument("--max-concurrency", type=_concurrency, default=1, help="runs at once, 1-10 (default 1)")
+    create.add_argument("--max-concurrency", type=concurrency, default=1, help="runs at once, 1-10 (default 1)")
     create.add_argument("--catchup", action="store_true", help="backfill intervals missed while paused (default: no)")
     create.add_argument("--disabled", action="store_true", help="create it disabled")
-    create.set_defaults(func=_handler(_schedule_create))
+    create.set_defaults(func=_schedule_create)
     for verb in ("enable", "disable", "delete"):
         change = actions.add_parser(verb, parents=[connection], help=f"{verb} a recurring run")
         change.add_argument("schedule", metavar="NAME_OR_ID")
-        change.set_defaults(func=_handler(_schedule_change))
+        change.set_defaults(func=_schedule_change)
     listing = actions.add_parser("list", parents=[connection], help="recurring runs with their schedules")
     listing.add_argument("--experiment", help="only this experiment's")
-    listing.set_defaults(func=_handler(_schedule_list))
+    listing.set_defaults(func=_schedule_list)
 
     runs = commands.add_parser("runs", help="list runs, show one run's status", **formatting)
     run_actions = runs.add_subparsers(dest="runs_command", required=True)
     run_list = run_actions.add_parser("list", parents=[connection], help="the newest runs")
     run_list.add_argument("--experiment", help="only this experiment's")
     run_list.add_argument("--limit", type=int, default=20)
-    run_list.set_defaults(func=_handler(_runs_list))
+    run_list.set_defaults(func=_runs_list)
     status = run_actions.add_parser("status", parents=[connection, waiting], help="one run's state and details")
     status.add_argument("run_id", metavar="RUN_ID")
-    status.set_defaults(func=_handler(_runs_status))
+    status.set_defaults(func=_runs_status)

@@ -13,14 +13,14 @@ from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from components import keys
-from pipelines.local_run import strip_ansi
+from loopline.local_runner import strip_ansi
 
 pytestmark = pytest.mark.slow
 
 
 def _loopline(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", *args], capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "loopline.cli", *args], capture_output=True, text=True, timeout=600
     )
 
 

@@ -19,10 +19,11 @@ from typing import Any
 from kfp import local
 
 from components import keys
-from components.serving import SERVING_PYTHON_ENV
-from pipelines.registry import PIPELINES
+from components.lib.serving import SERVING_PYTHON_ENV
+from loopline import paths
+from pipelines import create
+from pipelines.settings import CompileSettings
 
-SERVING_PYTHON = Path(__file__).resolve().parents[1] / ".venv-serving" / "bin" / "python"
 # kfp.local colours task names in its messages; the summary is plain text.
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # Artifacts a run leaves for people to open, by artifact name, and the end of their copy's name.
@@ -87,13 +88,13 @@ def _collect(run: LocalRun) -> LocalRun:
                    deployment=outputs["deploy"])
 
 
-def run_locally(name: str, arguments: dict[str, Any], pipeline_root: Path) -> LocalRun:
+def run_locally(name: str, arguments: dict[str, Any], pipeline_root: Path, verbose: bool = True) -> LocalRun:
     """Run the named pipeline under kfp.local; a failing step is reported, not raised."""
     pipeline_root = pipeline_root.resolve()
     pipeline_root.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if SERVING_PYTHON.exists():  # the infra-validate step starts the predictor from the serving env
-        os.environ.setdefault(SERVING_PYTHON_ENV, str(SERVING_PYTHON))
+    if paths.SERVING_PYTHON.exists():  # the infra-validate step starts the predictor from the serving env
+        os.environ.setdefault(SERVING_PYTHON_ENV, str(paths.SERVING_PYTHON))
     # Our base image is not named "python", so kfp.local warns that the task may need a container;
     # here that is intended: the .venv is the image's environment (same lock file).
     warnings.filterwarnings("ignore", message=".*custom or non-Python base image.*")
@@ -102,7 +103,7 @@ def run_locally(name: str, arguments: dict[str, Any], pipeline_root: Path) -> Lo
     start = time.perf_counter()
     error = ""
     try:
-        PIPELINES[name](**arguments)
+        create(name, CompileSettings())(**arguments)  # kfp.local ignores the cluster settings
     except RuntimeError as err:
         error = strip_ansi(str(err))
     run_dir = _new_run_dir(pipeline_root, before)

@@ -1,0 +1,1 @@
+"""The `loopline` command: run pipelines locally, manage models, serve, predict, generate data, talk to KFP."""
