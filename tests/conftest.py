@@ -104,7 +104,7 @@ def penguins_bundle(penguins_splits: dict[str, Path], tmp_path_factory: pytest.T
 
     bundle = tmp_path_factory.mktemp("bundle") / "penguins"
     train(penguins_splits["train"], penguins_splits["eval"], penguins_splits["schema"], bundle, "species",
-          hp=Hyperparameters(epochs=8, patience=8), log=lambda _: None)
+          hp=Hyperparameters(epochs=8, early_stopping_patience=8), log=lambda _: None)
     return bundle
 
 

@@ -27,24 +27,19 @@ def evaluate(
     from collections import namedtuple
     from pathlib import Path
 
+    from components.evaluate.executor import EvaluateOutputs
     from components.evaluate.executor import evaluate as run_evaluate
-    from components.keys import EVALUATION_FILE
-    from components.evaluate.executor import report_markdown as render
-    from components.evaluate.executor import roc_for_kfp
 
-    result = run_evaluate(Path(model.path), Path(eval.path), registry_uri, model_name, floors, tolerance,
-                          slice_columns)
-    for name, value in result.candidate.items():
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            metrics.log_metric(name, value)
+    result = run_evaluate(Path(model.path), Path(eval.path), registry_uri=registry_uri, model_name=model_name,
+                          floors=floors, tolerance=tolerance, slice_columns=slice_columns,
+                          outputs=EvaluateOutputs(Path(evaluation.path), Path(report_markdown.path)))
+    for name, value in result.scalar_metrics().items():
+        metrics.log_metric(name, value)
     if result.classes:
         classification_metrics.log_confusion_matrix(result.classes, result.candidate["confusion_matrix"])
-        roc = roc_for_kfp(result)
-        if roc:
-            classification_metrics.log_roc_curve(roc[1]["fpr"], roc[1]["tpr"], roc[1]["thresholds"])
-            classification_metrics.metadata["roc_class"] = roc[0]
-    Path(evaluation.path).mkdir(parents=True, exist_ok=True)
-    (Path(evaluation.path) / EVALUATION_FILE).write_text(result.to_json())
+    roc = result.roc_curve()
+    if roc:
+        classification_metrics.log_roc_curve(roc[1]["fpr"], roc[1]["tpr"], roc[1]["thresholds"])
+        classification_metrics.metadata["roc_class"] = roc[0]
     evaluation.metadata.update(approved=result.decision.approved, reason=result.decision.reason)
-    Path(report_markdown.path).write_text(render(result))
     return namedtuple("EvaluateDecision", ["approved", "reason"])(result.decision.approved, result.decision.reason)

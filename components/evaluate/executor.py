@@ -13,17 +13,25 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from components.lib.bundle import CATEGORICAL, CLASSIFICATION
+from components import keys
 from components.errors import LooplineInputError
 from components.evaluate.decision import Decision, decide
 from components.evaluate.metrics import classification_metrics, regression_metrics
-from components.evaluate.slices import slice_metrics, slices_markdown
+from components.evaluate.report import HEADLINE, report_markdown
+from components.evaluate.slices import slice_metrics
 from components.lib.inference import BundleModel
-from components.lib.registry import Registry
+from components.lib.registry import PRODUCTION, Registry
 from components.train.data import label_array
 from components.lib.datasets import parquet_files
 
-PRODUCTION = "production"
-HEADLINE = {CLASSIFICATION: ("accuracy", "macro_f1", "macro_roc_auc", "log_loss"), "regression": ("rmse", "mae", "r2")}
+
+
+@dataclass(frozen=True)
+class EvaluateOutputs:
+    """Where evaluate writes: the evaluation folder (evaluation.json) and the Markdown report."""
+
+    evaluation_dir: Path
+    report_path: Path
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,29 @@ class Evaluation:
             },
             indent=2,
         )
+
+    def scalar_metrics(self) -> dict[str, float]:
+        """The candidate's single-number metrics (what KFP's Metrics artifact shows)."""
+        return {name: value for name, value in self.candidate.items()
+                if isinstance(value, (int, float)) and not isinstance(value, bool)}
+
+    def roc_curve(self) -> tuple[str, dict[str, list[float]]] | None:
+        """The one ROC curve KFP's ClassificationMetrics draws: the positive class for a binary label,
+        else the class with the lowest one-vs-rest AUC (the weakest, most worth a look)."""
+        curves = {k: v for k, v in self.candidate.get("roc_curves", {}).items() if v}
+        if not curves:
+            return None
+        if len(self.classes) == 2 and self.classes[1] in curves:
+            return self.classes[1], curves[self.classes[1]]
+        per_class = self.candidate["per_class"]
+        name = min(curves, key=lambda c: per_class[c]["roc_auc"])
+        return name, curves[name]
+
+    def write(self, outputs: EvaluateOutputs) -> None:
+        """evaluation.json into its folder and the Markdown report beside it."""
+        outputs.evaluation_dir.mkdir(parents=True, exist_ok=True)
+        (outputs.evaluation_dir / keys.EVALUATION_FILE).write_text(self.to_json())
+        outputs.report_path.write_text(report_markdown(self))
 
 
 @dataclass(frozen=True)
@@ -99,8 +130,18 @@ def evaluate(
     tolerance: float = 0.01,
     slice_columns: Sequence[str] = (),
     log: Callable[[str], None] = print,
+    outputs: EvaluateOutputs | None = None,
 ) -> Evaluation:
-    """Measure the candidate (and production) on the eval split, per slice, and decide."""
+    """Measure the candidate (and production) on the eval split, per slice, and decide; write
+    evaluation.json and the report into `outputs` when given (the component always gives them)."""
+    evaluation = _judge(candidate_dir, eval_dir, registry_uri, model_name, floors, tolerance, slice_columns, log)
+    if outputs is not None:
+        evaluation.write(outputs)
+    return evaluation
+
+
+def _judge(candidate_dir: Path, eval_dir: Path, registry_uri: str, model_name: str, floors: dict[str, float] | None,
+           tolerance: float, slice_columns: Sequence[str], log: Callable[[str], None]) -> Evaluation:
     candidate = BundleModel(candidate_dir)
     spec = candidate.spec
     slices = list(slice_columns) or [f.name for f in spec.features if f.kind == CATEGORICAL]
@@ -127,35 +168,3 @@ def evaluate(
     rows = slice_metrics(scored.rows.select(slices).to_pandas(), slices, scored.labels, scored.predictions,
                          spec.task, spec.classes)
     return Evaluation(spec.task, spec.classes, metrics, decision, rows, production, version, notes)
-
-
-def roc_for_kfp(evaluation: Evaluation) -> tuple[str, dict[str, list[float]]] | None:
-    """The one ROC curve KFP's ClassificationMetrics draws: the positive class for a binary label,
-    else the class with the lowest one-vs-rest AUC (the weakest, most worth a look)."""
-    curves = {k: v for k, v in evaluation.candidate.get("roc_curves", {}).items() if v}
-    if not curves:
-        return None
-    if len(evaluation.classes) == 2 and evaluation.classes[1] in curves:
-        return evaluation.classes[1], curves[evaluation.classes[1]]
-    per_class = evaluation.candidate["per_class"]
-    name = min(curves, key=lambda c: per_class[c]["roc_auc"])
-    return name, curves[name]
-
-
-def report_markdown(evaluation: Evaluation) -> str:
-    """The evaluate report: decision, candidate vs production, then metrics per slice."""
-    verdict = "**Approved**" if evaluation.decision.approved else "**Not approved**"
-    baseline = f"production v{evaluation.production_version}" if evaluation.production_version else "production"
-    lines = ["# Evaluation", "", f"{verdict}: {evaluation.decision.reason}", ""]
-    lines += [f"| metric | candidate | {baseline} |", "| --- | ---: | ---: |"]
-    for name in HEADLINE[evaluation.task]:
-        theirs = (evaluation.production or {}).get(name)
-        lines.append(f"| {name} | {_num(evaluation.candidate.get(name))} | {_num(theirs)} |")
-    lines += [""] + [f"- {note}" for note in evaluation.notes + evaluation.candidate.get("notes", [])]
-    if evaluation.slices:
-        lines += ["", slices_markdown(evaluation.slices, evaluation.task, "Metrics per slice")]
-    return "\n".join(lines) + "\n"
-
-
-def _num(value: Any) -> str:
-    return "—" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:.4g}"

@@ -43,8 +43,9 @@ def train(
         features,
         exclude_features,
         task,
-        Hyperparameters(hidden_units, hidden_layers, dropout, learning_rate, epochs, batch_size,
-                        early_stopping_patience, seed),
+        Hyperparameters(hidden_units=hidden_units, hidden_layers=hidden_layers, dropout=dropout,
+                        learning_rate=learning_rate, epochs=epochs, batch_size=batch_size,
+                        early_stopping_patience=early_stopping_patience, seed=seed),
         provenance={
             "data_hash": train.metadata.get("content_hash", ""),
             "source_uris": train.metadata.get("source_uris", []),
@@ -52,8 +53,5 @@ def train(
         },
     )
     model.metadata.update(framework="tensorflow", task=result.spec.task, best_epoch=result.best_epoch)
-    for name, values in result.history.items():
-        for epoch, value in enumerate(values, start=1):
-            metrics.log_metric(f"{name}_epoch_{epoch:03d}", value)
-    for name, value in result.metadata["metrics"].items():
+    for name, value in result.logged_metrics().items():
         metrics.log_metric(name, value)

@@ -35,6 +35,12 @@ class TrainResult:
     bundle_dir: Path
     metadata: dict[str, Any] = field(default_factory=dict)
 
+    def logged_metrics(self) -> dict[str, float]:
+        """What KFP's Metrics artifact shows: `<name>_epoch_NNN` per epoch, then the final metrics."""
+        per_epoch = {f"{name}_epoch_{epoch:03d}": value for name, values in self.history.items()
+                     for epoch, value in enumerate(values, start=1)}
+        return {**per_epoch, **self.metadata["metrics"]}
+
 
 class _EpochLog(keras.callbacks.Callback):
     """One progress line per epoch, with the time it took."""
@@ -76,7 +82,7 @@ def train(
     eval_data, _ = make_dataset(eval_files, spec, max(hp.batch_size, EVAL_BATCH), shuffle=False, seed=hp.seed)
     model = build_model(spec, hp)
     compile_model(model, spec, hp, STEPS_PER_EXECUTION)
-    stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=hp.patience, restore_best_weights=True)
+    stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=hp.early_stopping_patience, restore_best_weights=True)
     fit = model.fit(train_data, validation_data=eval_data, epochs=hp.epochs, verbose=0, shuffle=False,
                     callbacks=[stopper, _EpochLog(hp.epochs, log)])
     history = {k: [float(v) for v in values] for k, values in fit.history.items()}

@@ -28,17 +28,17 @@ from components.lib.bundle import (
 FEATURES = "features"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Hyperparameters:
-    """Training knobs, every one a pipeline parameter with this default."""
+    """Training knobs; each field is the train component's (and the pipeline's) parameter of the same name."""
 
     hidden_units: int = 16
-    layers: int = 1
+    hidden_layers: int = 1
     dropout: float = 0.0
     learning_rate: float = 0.01
     epochs: int = 20
     batch_size: int = 32
-    patience: int = 5
+    early_stopping_patience: int = 5
     seed: int = 42
 
     def as_dict(self) -> dict:
@@ -67,7 +67,7 @@ def build_model(spec: FeatureSpec, hp: Hyperparameters) -> keras.Model:
             inputs[feature.name] = keras.Input(shape=(), dtype="float32", name=feature.name)
             parts.extend(_numeric(inputs[feature.name], feature.mean or 0.0, feature.std or 1.0))
     x = layers.Concatenate(name=FEATURES)(parts) if len(parts) > 1 else layers.Identity(name=FEATURES)(parts[0])
-    for index in range(hp.layers):
+    for index in range(hp.hidden_layers):
         x = layers.Dense(hp.hidden_units, activation="relu", name=f"dense_{index}")(x)
         if hp.dropout > 0:
             x = layers.Dropout(hp.dropout, seed=hp.seed + index)(x)

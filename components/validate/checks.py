@@ -15,14 +15,16 @@ from components.errors import LooplineInputError
 Stats = statistics_pb2.DatasetFeatureStatisticsList
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Thresholds:
-    """Comparator thresholds: L-infinity for categorical, Jensen-Shannon for numeric; <= 0 turns one off."""
+    """Comparator thresholds: L-infinity for categorical, Jensen-Shannon for numeric; <= 0 turns one off.
 
-    drift_categorical: float = 0.2
-    drift_numeric: float = 0.2
-    skew_categorical: float = 0.2
-    skew_numeric: float = 0.2
+    Each field is the validate component's (and the pipelines') parameter of the same name."""
+
+    drift_categorical_threshold: float = 0.2
+    drift_numeric_threshold: float = 0.2
+    skew_categorical_threshold: float = 0.2
+    skew_numeric_threshold: float = 0.2
 
 
 @dataclass(frozen=True)
@@ -99,8 +101,8 @@ def set_comparators(schema: schema_pb2.Schema, thresholds: Thresholds) -> None:
     for feature in schema.feature:
         categorical = _is_categorical(feature)
         for comparator, cat_t, num_t in (
-            (feature.skew_comparator, thresholds.skew_categorical, thresholds.skew_numeric),
-            (feature.drift_comparator, thresholds.drift_categorical, thresholds.drift_numeric),
+            (feature.skew_comparator, thresholds.skew_categorical_threshold, thresholds.skew_numeric_threshold),
+            (feature.drift_comparator, thresholds.drift_categorical_threshold, thresholds.drift_numeric_threshold),
         ):
             comparator.Clear()
             threshold = cat_t if categorical else num_t

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from components import keys
-from components.evaluate.executor import evaluate, report_markdown, roc_for_kfp
+from components.evaluate.executor import evaluate
+from components.evaluate.report import report_markdown
 from components.register.executor import register
 from components.lib.registry import PRODUCTION, Registry
 from components.train.executor import train
@@ -22,7 +23,7 @@ def models(penguins_splits: dict[str, Path], tmp_path_factory: pytest.TempPathFa
     """A good model (all features) and a worse one (only `year`, which says little about species)."""
     out = tmp_path_factory.mktemp("models")
     args = (penguins_splits["train"], penguins_splits["eval"], penguins_splits["schema"])
-    train(*args, out / "good", "species", hp=Hyperparameters(epochs=10, patience=10), **QUIET)
+    train(*args, out / "good", "species", hp=Hyperparameters(epochs=10, early_stopping_patience=10), **QUIET)
     train(*args, out / "worse", "species", features=["year"], hp=Hyperparameters(epochs=3), **QUIET)
     return {"good": out / "good", "worse": out / "worse"}
 
@@ -41,7 +42,7 @@ def test_first_model_is_approved_with_every_metric(models, penguins_splits: dict
     assert result.candidate["accuracy"] >= 0.9 and result.production is None
     assert len(result.candidate["confusion_matrix"]) == 3
     assert {row["column"] for row in result.slices} == {"(overall)", "island", "sex"}
-    name, curve = roc_for_kfp(result)
+    name, curve = result.roc_curve()
     assert name in result.classes and curve["fpr"][0] == 0.0 and curve["tpr"][-1] == 1.0
     report = report_markdown(result)
     assert "**Approved**" in report and "| island | Biscoe |" in report

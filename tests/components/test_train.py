@@ -20,7 +20,7 @@ from components.train.model import Hyperparameters, build_model
 from loopline import paths
 
 ROOT = paths.ROOT
-FAST = Hyperparameters(epochs=8, patience=8)
+FAST = Hyperparameters(epochs=8, early_stopping_patience=8)
 
 
 def _two_feature_spec() -> FeatureSpec:
@@ -66,7 +66,7 @@ def trained(penguins_splits: dict[str, Path], tmp_path_factory: pytest.TempPathF
 
 def test_loss_falls_in_two_epochs(penguins_splits: dict[str, Path], tmp_path: Path) -> None:
     result = train(penguins_splits["train"], penguins_splits["eval"], penguins_splits["schema"], tmp_path / "m",
-                   "species", hp=Hyperparameters(epochs=2, patience=2), log=lambda _: None)
+                   "species", hp=Hyperparameters(epochs=2, early_stopping_patience=2), log=lambda _: None)
     assert len(result.history["loss"]) == 2
     assert result.history["loss"][1] < result.history["loss"][0]
 

@@ -160,7 +160,8 @@ def test_thresholds_at_zero_turn_the_comparison_off(profile, clean_run, tmp_path
     evaluation = _dataset(profile, tmp_path / "eval", seed=14, problems=Problems(shift={"flipper_length_mm": 25.0}))
     from components.validate.checks import Thresholds
 
-    result = _validate(train, evaluation, tmp_path / "out", thresholds=Thresholds(0, 0, 0, 0))
+    result = _validate(train, evaluation, tmp_path / "out", thresholds=Thresholds(drift_categorical_threshold=0, drift_numeric_threshold=0, skew_categorical_threshold=0,
+                                                                   skew_numeric_threshold=0))
     assert result.data_ok, result.reason
 
 
