@@ -21,7 +21,7 @@ from components.evaluate.report import HEADLINE, report_markdown
 from components.evaluate.slices import slice_metrics
 from components.lib.inference import BundleModel
 from components.lib.registry import PRODUCTION, Registry
-from components.train.data import label_array
+from components.lib.arrays import label_array
 from components.lib.datasets import parquet_files
 
 

@@ -10,7 +10,7 @@ import pyarrow as pa
 import tensorflow as tf
 
 from components.lib.bundle import CLASSIFICATION, SAVED_MODEL_DIR, SIGNATURE, FeatureSpec, read_bundle
-from components.train.data import feature_arrays
+from components.lib.arrays import feature_arrays
 
 
 class BundleModel:

@@ -11,13 +11,12 @@ from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import tensorflow as tf
 
-from components.lib.bundle import CATEGORICAL, CLASSIFICATION, FeatureSpec
 from components.errors import LooplineInputError
+from components.lib.arrays import feature_arrays, label_array
+from components.lib.bundle import CATEGORICAL, CLASSIFICATION, FeatureSpec
 
 CHUNK_ROWS = 16_384
 
@@ -30,43 +29,9 @@ class Counts:
     dropped: int = 0
 
 
-def _array(batch: pa.RecordBatch | pa.Table, name: str) -> pa.Array:
-    """One column as a single Arrow array (a Table's columns come in chunks)."""
-    column = batch.column(name)
-    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-
-
 def labelled_rows(files: Sequence[str], label: str) -> int:
     """Rows that have a label, reading only that column: the epoch length Keras is told up front."""
     return sum(len(f) - f.null_count for path in files for f in pq.read_table(path, columns=[label]).columns)
-
-
-def feature_arrays(batch: pa.RecordBatch | pa.Table, spec: FeatureSpec) -> dict[str, np.ndarray]:
-    """The model's raw inputs of a batch: float32 with NaN for numbers, str with "" for categories."""
-    arrays = {}
-    for feature in spec.features:
-        column = _array(batch, feature.name)
-        if feature.kind == CATEGORICAL:
-            text = pc.fill_null(pc.cast(column, pa.string()), "")
-            arrays[feature.name] = np.asarray(text.to_numpy(zero_copy_only=False), dtype=object)
-        else:
-            floats = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
-            arrays[feature.name] = floats.astype(np.float32)
-    return arrays
-
-
-def label_array(batch: pa.RecordBatch | pa.Table, spec: FeatureSpec) -> tuple[np.ndarray, np.ndarray]:
-    """Label values (class index or float) and the mask of rows that have one."""
-    column = _array(batch, spec.label)
-    present = np.asarray(column.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-    if spec.task == CLASSIFICATION:
-        index = {c: i for i, c in enumerate(spec.classes)}
-        values = pc.cast(column, pa.string()).to_pylist()
-        unknown = sorted({v for v in values if v is not None and v not in index})
-        if unknown:
-            raise LooplineInputError(f"label {spec.label!r} has values outside the classes {spec.classes}: {unknown}")
-        return np.asarray([index.get(v, -1) for v in values], dtype=np.int32), present
-    return pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float32), present
 
 
 def _chunks(files: Sequence[str], spec: FeatureSpec, shuffle: bool, rng: np.random.Generator, counts: Counts
