@@ -1,15 +1,18 @@
 """Run a pipeline on this machine with kfp.local: the same compiled components, no cluster.
 
 Each step runs as a subprocess of this interpreter (SubprocessRunner(use_venv=False)), so the
-pipeline environment (.venv) must hold every component's dependencies, as the image does.
+pipeline environment (.venv) must hold every component's dependencies, as the image does. The
+terminal shows one line per step (loopline/step_log.py); kfp.local's full log goes to `run.log` in
+the run folder (`verbose` streams it as well).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import re
 import shutil
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field, replace
@@ -21,11 +24,11 @@ from kfp import local
 from components import keys
 from components.lib.serving import SERVING_PYTHON_ENV
 from loopline import paths
+from loopline.step_log import StepLog, strip_ansi
 from pipelines import create
 from pipelines.settings import CompileSettings
 
-# kfp.local colours task names in its messages; the summary is plain text.
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+LOG_FILE = "run.log"
 # Artifacts a run leaves for people to open, by artifact name, and the end of their copy's name.
 REPORT_SUFFIXES = {keys.REPORT_HTML: "-report.html", keys.REPORT_MARKDOWN: "-report.md",
                    keys.INFERENCE_SERVICE: "-inferenceservice.yaml"}
@@ -45,11 +48,7 @@ class LocalRun:
     evaluation: dict[str, Any] = field(default_factory=dict)
     registered: dict[str, Any] = field(default_factory=dict)
     deployment: dict[str, Any] = field(default_factory=dict)
-
-
-def strip_ansi(text: str) -> str:
-    """Text without kfp.local's colour escapes."""
-    return _ANSI.sub("", text)
+    log: Path | None = None
 
 
 def _new_run_dir(pipeline_root: Path, before: set[Path]) -> Path | None:
@@ -88,7 +87,7 @@ def _collect(run: LocalRun) -> LocalRun:
                    deployment=outputs["deploy"])
 
 
-def run_locally(name: str, arguments: dict[str, Any], pipeline_root: Path, verbose: bool = True) -> LocalRun:
+def run_locally(name: str, arguments: dict[str, Any], pipeline_root: Path, verbose: bool = False) -> LocalRun:
     """Run the named pipeline under kfp.local; a failing step is reported, not raised."""
     pipeline_root = pipeline_root.resolve()
     pipeline_root.mkdir(parents=True, exist_ok=True)
@@ -102,9 +101,14 @@ def run_locally(name: str, arguments: dict[str, Any], pipeline_root: Path, verbo
     before = {p for p in pipeline_root.iterdir() if p.is_dir()}
     start = time.perf_counter()
     error = ""
-    try:
-        create(name, CompileSettings())(**arguments)  # kfp.local ignores the cluster settings
-    except RuntimeError as err:
-        error = strip_ansi(str(err))
+    log_path = pipeline_root / f".{name}-{os.getpid()}-{LOG_FILE}"
+    with log_path.open("w") as log:
+        steps = StepLog(log, sys.stdout, verbose, lambda: _new_run_dir(pipeline_root, before))
+        with contextlib.redirect_stdout(steps):
+            try:
+                create(name, CompileSettings())(**arguments)  # kfp.local ignores the cluster settings
+            except RuntimeError as err:
+                error = strip_ansi(str(err))
     run_dir = _new_run_dir(pipeline_root, before)
-    return _collect(LocalRun(name, run_dir, not error, error, time.perf_counter() - start))
+    kept = log_path.replace(run_dir / LOG_FILE) if run_dir else log_path
+    return _collect(LocalRun(name, run_dir, not error, error, time.perf_counter() - start, log=kept))

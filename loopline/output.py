@@ -45,4 +45,6 @@ def summary(run: LocalRun) -> list[str]:
         lines.append(f"{PREFIX}: {'DEPLOYED' if run.deployment['deployed'] else 'NOT DEPLOYED'}: "
                      f"{run.deployment['reason']}")
     lines += [f"{PREFIX}: {name}: {path}" for name, path in run.reports.items()]
+    if run.log:
+        lines.append(f"{PREFIX}: full log: {run.log}")
     return lines

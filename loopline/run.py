@@ -123,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
     """Run `loopline run PIPELINE`: the pipeline under kfp.local, then its summary; 1 when a step failed."""
     from loopline.local_runner import run_locally
 
+    print(f"{output.PREFIX}: running pipeline {args.pipeline} with kfp.local"
+          + ("" if args.verbose else " (a line per step; --verbose streams the full log)"), flush=True)
     result = run_locally(args.pipeline, ARGUMENTS[args.pipeline](args), args.pipeline_root, verbose=args.verbose)
     print()
     print("\n".join(output.summary(result)))

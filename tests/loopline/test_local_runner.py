@@ -13,7 +13,7 @@ from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from components import keys
-from loopline.local_runner import strip_ansi
+from loopline.step_log import strip_ansi
 
 pytestmark = pytest.mark.slow
 
@@ -39,14 +39,31 @@ def penguins_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.C
 def test_penguins_run_succeeds_and_prints_the_reports(penguins_run) -> None:
     proc, root = penguins_run
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "Task 'ingest' finished with status SUCCESS" in strip_ansi(proc.stdout + proc.stderr)
-    assert "Task 'validate' finished with status SUCCESS" in strip_ansi(proc.stdout + proc.stderr)
     assert "pipeline data-validation succeeded" in proc.stdout
+    assert len(proc.stdout.splitlines()) < 20, "a line per step and the summary, not kfp.local's log"
     html_line = next(line for line in proc.stdout.splitlines() if line.startswith("loopline: validate-report.html: "))
     html = Path(html_line.split(": ", 2)[2])
     assert html.is_file() and html.is_relative_to(root)
     assert html.read_bytes() == _only(html.parent, keys.REPORT_HTML).read_bytes()
     assert "bill_length_mm" in html.read_text()
+
+
+def test_one_line_per_step_with_its_result_and_the_full_log_in_the_run_folder(penguins_run) -> None:
+    proc, root = penguins_run
+    steps = [line.split() for line in proc.stdout.splitlines() if line.startswith("  ")]
+    assert [(s[0], s[2]) for s in steps] == [("ingest", "s"), ("validate", "s")]
+    assert proc.stdout.count("282 train / 62 eval rows") == 1 and "  validate " in proc.stdout
+    log = Path(proc.stdout.split("loopline: full log: ", 1)[1].splitlines()[0])
+    assert log.parent.parent == root and log.name == "run.log"
+    text = strip_ansi(log.read_text())
+    assert "Task 'ingest' finished with status SUCCESS" in text and "Task 'validate' finished with status SUCCESS" in text
+    assert "ingest: 282 train / 62 eval rows" in text, "the steps' own output is in the log"
+
+
+def test_verbose_streams_the_full_log(tmp_path: Path) -> None:
+    proc = _loopline("run", "data-validation", "--verbose", "--pipeline-root", str(tmp_path / "root"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Task 'validate' finished with status SUCCESS" in strip_ansi(proc.stdout)
 
 
 def test_penguins_run_writes_every_artifact(penguins_run) -> None:
@@ -73,8 +90,9 @@ def test_a_refused_source_fails_the_run_naming_the_problem(tmp_path: Path) -> No
         "run", "data-validation", "--label", "kind", "--pipeline-root", str(tmp_path / "root")
     )
     assert proc.returncode == 1
-    assert "label column 'kind' is absent" in proc.stdout + proc.stderr
-    assert "pipeline data-validation FAILED" in proc.stdout
+    failed = proc.stdout.split("FAILURE; its last lines:", 1)[1]
+    assert "label column 'kind' is absent" in failed, "the failed step's own error is shown"
+    assert "pipeline data-validation FAILED" in proc.stdout and "loopline: full log: " in proc.stdout
     last = proc.stderr.strip().splitlines()[-1]
     assert last == "loopline: Pipeline 'loopline-data-validation' finished with status FAILURE. Inner task failed: 'ingest'."
 
