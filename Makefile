@@ -31,7 +31,7 @@ PIPELINE_ROOT ?=
 CACHING ?=
 OUT ?=
 
-.PHONY: help install lock run serve compile images test bench bench-validate bench-pipeline bench-serve clean
+.PHONY: help install lock run serve compile images lint test test-fast bench bench-validate bench-pipeline bench-serve clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -80,10 +80,19 @@ images:  ## build both images with docker and push them (PUSH=0: build only); RE
 	  docker build --build-arg VERSION=$$VERSION -f kserve/Dockerfile -t $$SERVING_IMAGE . && \
 	  if [ "$(PUSH)" = 1 ]; then docker push $$PIPELINE_IMAGE && docker push $$SERVING_IMAGE; fi
 
-test: install  ## every test (starts the GCS emulator itself); "no tests collected" fails
-	@.venv/bin/python -m pytest $(PYTEST_ARGS); status=$$?; \
-	  if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests: a failure, not a pass" >&2; fi; \
+lint: install  ## ruff: style and import order (pyproject.toml [tool.ruff])
+	.venv/bin/ruff check .
+
+# pytest's exit 5 (no tests collected) is a failure, said in a line.
+PYTEST = status=0; .venv/bin/python -m pytest $(1) $(PYTEST_ARGS) || status=$$?; \
+	  if [ $$status -eq 5 ]; then echo "make $@: pytest collected no tests: a failure, not a pass" >&2; fi; \
 	  exit $$status
+
+test: install  ## every test (starts the GCS emulator itself); "no tests collected" fails
+	@$(call PYTEST,)
+
+test-fast: install  ## the tests that need neither a kfp.local pipeline run nor the serving server (~1 min)
+	@$(call PYTEST,-m "not slow and not serving")
 
 bench: bench-validate bench-pipeline bench-serve  ## every benchmark
 

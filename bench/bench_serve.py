@@ -15,6 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from loopline import paths
+
 ROOT = paths.ROOT
 SERVING_PYTHON = str(paths.SERVING_PYTHON)
 FEATURES = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
@@ -23,7 +25,6 @@ DURATION = "8s"
 CASES = [("v1", 1, 1), ("v1", 8, 1), ("v1", 64, 1), ("v1", 8, 32), ("v2", 8, 1)]  # protocol, connections, rows
 FLOOR = """
 import sys, time, numpy as np, tensorflow as tf
-from loopline import paths
 sig = tf.saved_model.load(sys.argv[1] + "/saved_model")
 fn = sig.signatures["serving_default"]
 args = {n: tf.constant(np.array([v], np.float32)) for n, v in %r.items()}

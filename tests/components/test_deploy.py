@@ -18,7 +18,7 @@ ROOT = paths.ROOT
 SERVING_PYTHON = str(paths.SERVING_PYTHON)
 QUIET = {"log": lambda _: None}
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.serving
 
 
 def test_infra_validation_passes_a_good_bundle(penguins_bundle: Path, penguins_splits: dict[str, Path]) -> None:

@@ -101,6 +101,7 @@ def test_missing_and_unseen_values_still_predict(trained) -> None:
     assert probabilities.shape == (1, 3) and np.isfinite(probabilities).all()
 
 
+@pytest.mark.serving
 def test_bundle_predicts_the_same_in_the_serving_env(trained, penguins_splits: dict[str, Path], tmp_path: Path) -> None:
     bundle = trained[0].bundle_dir
     table = pq.read_table(next(penguins_splits["eval"].glob("*.parquet")))

@@ -21,7 +21,7 @@ ROOT = paths.ROOT
 SERVING_PYTHON = str(paths.SERVING_PYTHON)
 CLIENTS, REQUESTS = 4, 60  # bounded: 240 requests in all, on loopback
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.serving
 
 
 def test_reload_swaps_the_model_without_a_failed_request(

@@ -18,7 +18,7 @@ ROOT = paths.ROOT
 SERVING_PYTHON = str(paths.SERVING_PYTHON)
 CLASSES = ("Adelie", "Chinstrap", "Gentoo")
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.serving
 
 
 def test_concurrent_requests_get_their_own_rows_back(penguins_bundle: Path, penguins_splits: dict[str, Path]) -> None:

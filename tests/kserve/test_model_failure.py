@@ -16,7 +16,7 @@ from loopline import paths
 ROOT = paths.ROOT
 SERVING_PYTHON = str(paths.SERVING_PYTHON)
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.serving
 
 
 def test_failure_inside_the_model_is_500_with_its_type_and_serving_goes_on(

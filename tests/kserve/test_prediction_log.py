@@ -15,7 +15,7 @@ from loopline import paths
 ROOT = paths.ROOT
 SERVING_PYTHON = str(paths.SERVING_PYTHON)
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.serving
 
 
 def _rows(penguins_splits: dict[str, Path]) -> list[dict]:

@@ -21,7 +21,7 @@ ROOT = paths.ROOT
 SERVING_PYTHON = paths.SERVING_PYTHON
 MAX_BATCH = 8
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.serving
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from loopline import paths
 
+pytestmark = pytest.mark.serving
+
 ROOT = paths.ROOT
 SERVING_PYTHON = paths.SERVING_PYTHON
 LOCK = ROOT / "kserve" / "requirements.lock"

@@ -89,6 +89,7 @@ def test_the_schema_check_is_strict() -> None:
 
 # -- the ServingRuntime ----------------------------------------------------------------------------
 
+@pytest.mark.serving
 def test_serving_runtime_is_what_kserves_own_models_accept(kserve_roundtrip) -> None:
     runtimes = [only(rendered(overlay), "ServingRuntime") for overlay in sorted(OVERLAYS)]
     broken = json.loads(json.dumps(runtimes[0]))
@@ -405,7 +406,7 @@ def test_grafana_dashboard_is_shipped_for_the_sidecar_and_well_formed(overlay: s
             "loopline_failed_requests_total"} <= dashboard_metrics
 
 
-@pytest.mark.slow
+@pytest.mark.serving
 def test_every_metric_and_label_the_manifests_query_is_exported(good_and_broken_models: Path) -> None:
     """The rendered alert rules and Grafana dashboards against a real predictor's /metrics, after
     one request of each outcome (a labelled counter has no series until first incremented)."""

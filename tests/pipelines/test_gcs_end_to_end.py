@@ -24,7 +24,7 @@ from loopline import paths
 ROOT = paths.ROOT
 SERVING_PYTHON = str(paths.SERVING_PYTHON)
 
-pytestmark = [pytest.mark.slow, pytest.mark.gcs]
+pytestmark = [pytest.mark.slow, pytest.mark.gcs, pytest.mark.serving]
 
 
 def test_training_pipeline_and_predictor_on_gcs(gcs_bucket: str, penguins_csv: Path, tmp_path: Path) -> None:

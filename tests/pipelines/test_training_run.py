@@ -13,7 +13,7 @@ from components import keys
 from components.lib.bundle import FEATURE_SPEC_FILE, METADATA_FILE, SAVED_MODEL_DIR, read_bundle
 from components.lib.registry import Registry
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serving]
 
 
 def _loopline(*args: str) -> subprocess.CompletedProcess:
