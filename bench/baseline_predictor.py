@@ -10,9 +10,10 @@ import argparse
 import json
 from pathlib import Path
 
-import kserve
 import numpy as np
 import tensorflow as tf
+
+import kserve
 from kserve import model_server
 
 

@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 from memory import run_sampled
+
 from loopline import paths
 
 ROOT = paths.ROOT

@@ -61,7 +61,9 @@ def _wrk(url: str, body: str, connections: int, script_dir: Path) -> dict:
     script = script_dir / "post.lua"
     script.write_text('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
                       f"wrk.body = {json.dumps(body)}\n")
-    out = subprocess.run(["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{DURATION}", "--latency", "-s", str(script), url],
+    command = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{DURATION}", "--latency",
+               "-s", str(script), url]
+    out = subprocess.run(command,
                          capture_output=True, text=True, check=True).stdout
 
     def latency(label: str) -> float:
@@ -72,7 +74,8 @@ def _wrk(url: str, body: str, connections: int, script_dir: Path) -> dict:
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50_ms": latency("50%"),
             "p99_ms": latency("99%"),
-            "errors": int(errors.group(1)) if errors else 0 + (sum(map(int, socket_errors.groups())) if socket_errors else 0)}
+            "errors": int(errors.group(1)) if errors else 0 + (
+                sum(map(int, socket_errors.groups())) if socket_errors else 0)}
 
 
 def _peak_rss_mb(pid: int) -> float:

@@ -16,6 +16,7 @@ from typing import Callable
 
 from components.lib import registry as reg
 from components.lib import uri as uri_io
+from components.lib.registry_records import RegistryError, check_name
 from loopline import output, paths
 from loopline.arguments import version_number
 
@@ -44,7 +45,7 @@ def _pointing(aliases: dict[str, dict], number: int) -> list[str]:
 
 
 def _list(registry: reg.Registry, args: argparse.Namespace) -> int:
-    models = [reg.check_name(args.model, "model")] if args.model else registry.models()
+    models = [check_name(args.model, "model")] if args.model else registry.models()
     rows = []
     for model in models:
         aliases = registry.aliases(model)
@@ -52,7 +53,7 @@ def _list(registry: reg.Registry, args: argparse.Namespace) -> int:
             rows.append([model, str(version.number), output.short_time(version.time), version.run,
                          ",".join(_pointing(aliases, version.number)) or "-", _metric(version.info, args.metric)])
     if not rows and args.model:
-        raise reg.RegistryError(f"model {args.model!r} has no versions in registry {registry.root}")
+        raise RegistryError(f"model {args.model!r} has no versions in registry {registry.root}")
     if not rows:
         print(f"loopline: no models registered in {registry.root}")
         return 0
@@ -67,15 +68,15 @@ def _resolve(registry: reg.Registry, model: str, which: str | None) -> reg.Versi
         if version is None:
             versions = registry.versions(model)
             if not versions:
-                raise reg.RegistryError(f"model {model!r} has no versions in registry {registry.root}")
+                raise RegistryError(f"model {model!r} has no versions in registry {registry.root}")
             version = versions[-1]
         return version
     if which.isdigit():
         return registry.version(model, int(which))
     version = registry.alias(model, which)
     if version is None:
-        raise reg.RegistryError(f"model {model!r} has no alias {which!r} (aliases: "
-                                f"{', '.join(sorted(registry.aliases(model))) or 'none'})")
+        raise RegistryError(f"model {model!r} has no alias {which!r} (aliases: "
+                            f"{', '.join(sorted(registry.aliases(model))) or 'none'})")
     return version
 
 
@@ -138,7 +139,7 @@ def _rollback(registry: reg.Registry, args: argparse.Namespace) -> int:
 def _history(registry: reg.Registry, args: argparse.Namespace) -> int:
     events = registry.events(args.model)
     if not events:
-        raise reg.RegistryError(f"model {args.model!r} has no events in registry {registry.root}")
+        raise RegistryError(f"model {args.model!r} has no events in registry {registry.root}")
     rows = [[output.short_time(e.time), e.event, "-" if e.version is None else str(e.version), e.run, e.reason,
              json.dumps(e.details, sort_keys=True) if e.details else ""] for e in events]
     print(output.table(["TIME", "EVENT", "VERSION", "RUN", "REASON", "DETAILS"], rows))
@@ -159,7 +160,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
                         help=f"registry root: a local folder or gs://bucket/prefix (default {DEFAULT_REGISTRY})")
     changes = argparse.ArgumentParser(add_help=False)
     changes.add_argument("--reason", required=True, help="why (recorded in the audit log)")
-    changes.add_argument("--run", default=cli_run_id(), help="run recorded with the change (default: cli:<user>@<host>)")
+    changes.add_argument("--run", default=cli_run_id(),
+                         help="run recorded with the change (default: cli:<user>@<host>)")
 
     models = subparsers.add_parser("models", help="list, inspect, promote and roll back registered models",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -12,8 +12,8 @@ import json
 import subprocess
 from pathlib import Path
 
-from components.lib import uri as uri_io
 from components.errors import LooplineInputError
+from components.lib import uri as uri_io
 from components.lib.bundle import CATEGORICAL, read_bundle
 from components.lib.serving import LocalServer, call, serving_python
 from loopline import paths
@@ -22,7 +22,8 @@ from loopline import paths
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     """Add the `serve` subcommand to the `loopline` command."""
     parser = subparsers.add_parser("serve", help="serve the model repository with the local KServe predictor")
-    parser.add_argument("--model-repository", default=str(paths.MODEL_REPOSITORY), help="a folder or gs:// URI of bundles")
+    parser.add_argument("--model-repository", default=str(paths.MODEL_REPOSITORY),
+                        help="a folder or gs:// URI of bundles")
     parser.add_argument("--prediction-log", default="", help="log sampled predictions to this folder or gs:// URI")
     parser.add_argument("--sample-rate", type=float, default=0.1, help="share of predicted rows logged")
     parser.add_argument("--model", default="penguins", help="the model the smoke run calls")

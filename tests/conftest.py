@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
+
 from loopline import paths
 
 ROOT = paths.ROOT

@@ -36,7 +36,6 @@ def deploy(
     from pathlib import Path
 
     from components.deploy.executor import deploy as run_deploy
-
     from components.deploy.inference_service import ServiceSettings
 
     settings = ServiceSettings(namespace=namespace, min_replicas=min_replicas, max_replicas=max_replicas,

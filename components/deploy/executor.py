@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from components.lib import uri as uri_io
-from components.lib.bundle import FEATURE_SPEC_FILE
 from components.deploy import inference_service
 from components.deploy.inference_service import ServiceSettings, render
 from components.errors import LooplineInputError, RolloutError
-from components.lib.registry import DEPLOYED, ROLLED_BACK, SKIPPED, Registry
+from components.lib import uri as uri_io
+from components.lib.bundle import FEATURE_SPEC_FILE
+from components.lib.registry import Registry
+from components.lib.registry_audit import DEPLOYED, ROLLED_BACK, SKIPPED
 from components.lib.serving import call
 
 TARGETS = ("local", "kserve")

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from components.lib.registry import check_name
+from components.lib.registry_records import check_name
 
 RUNTIME = "loopline-predictor"
 MODEL_FORMAT = "loopline"

@@ -62,7 +62,8 @@ def readiness(obj: dict[str, Any]) -> tuple[bool, str]:
         if condition.get("type") == "Ready":
             if condition.get("status") == "True":
                 return True, "Ready"
-            return False, f"Ready={condition.get('status')}: {condition.get('reason', '')} {condition.get('message', '')}".strip()
+            why = f"{condition.get('reason', '')} {condition.get('message', '')}"
+            return False, f"Ready={condition.get('status')}: {why}".strip()
     return False, "no Ready condition yet"
 
 

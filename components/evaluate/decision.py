@@ -16,11 +16,12 @@ from typing import Any, Mapping
 
 from components.errors import LooplineInputError
 from components.evaluate import metrics
+from components.lib.bundle import CLASSIFICATION, REGRESSION
 
 HIGHER = "higher"
 LOWER = "lower"
 DIRECTIONS = {
-    metrics.CLASSIFICATION: {
+    CLASSIFICATION: {
         "accuracy": HIGHER,
         "macro_precision": HIGHER,
         "macro_recall": HIGHER,
@@ -28,9 +29,9 @@ DIRECTIONS = {
         "macro_roc_auc": HIGHER,
         "log_loss": LOWER,
     },
-    metrics.REGRESSION: {"rmse": LOWER, "mae": LOWER, "r2": HIGHER},
+    REGRESSION: {"rmse": LOWER, "mae": LOWER, "r2": HIGHER},
 }
-PRIMARY = {metrics.CLASSIFICATION: "accuracy", metrics.REGRESSION: "rmse"}
+PRIMARY = {CLASSIFICATION: "accuracy", REGRESSION: "rmse"}
 LIMIT_PREFIX = {HIGHER: "min", LOWER: "max"}
 LIMIT_WORD = {HIGHER: "floor", LOWER: "ceiling"}
 # Float slack in the production comparison: 0.8 - 0.7 is 0.10000000000000009, which must pass a 0.1 tolerance.

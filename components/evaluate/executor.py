@@ -12,18 +12,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from components.lib.bundle import CATEGORICAL, CLASSIFICATION
 from components import keys
 from components.errors import LooplineInputError
 from components.evaluate.decision import Decision, decide
 from components.evaluate.metrics import classification_metrics, regression_metrics
 from components.evaluate.report import HEADLINE, report_markdown
 from components.evaluate.slices import slice_metrics
+from components.lib.arrays import label_array
+from components.lib.bundle import CATEGORICAL, CLASSIFICATION
+from components.lib.datasets import parquet_files
 from components.lib.inference import BundleModel
 from components.lib.registry import PRODUCTION, Registry
-from components.lib.arrays import label_array
-from components.lib.datasets import parquet_files
-
 
 
 @dataclass(frozen=True)

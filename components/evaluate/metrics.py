@@ -4,7 +4,7 @@ Every value returned is a plain Python float, int, str, list, dict or None, so t
 to JSON and to KFP's `Metrics` / `ClassificationMetrics`. Definitions follow scikit-learn's where
 one exists; a metric the data cannot define is None (never NaN), and the dict's `notes` say why.
 Bad input (wrong shape, empty, NaN, probabilities that are not probabilities, labels out of range)
-raises `LooplineInputError`, a `ValueError` whose message names the problem.
+raises `LooplineInputError`, a `ValueError` whose message names the problem (`metric_inputs`).
 """
 
 from __future__ import annotations
@@ -15,20 +15,19 @@ from typing import Any, Sequence
 import numpy as np
 
 from components.errors import LooplineInputError
+from components.evaluate.metric_inputs import check_classification, check_regression
+from components.lib.bundle import CLASSIFICATION, REGRESSION
 
-CLASSIFICATION = "classification"
-REGRESSION = "regression"
 TASKS = (CLASSIFICATION, REGRESSION)
 
 LOG_LOSS_EPS = 1e-15
-SUM_TOLERANCE = 1e-3
 MAX_ROC_POINTS = 200
 # The ROC curve starts at (0, 0) with a threshold no score reaches. scikit-learn uses +inf there,
 # which KFP's ClassificationMetrics cannot store; probabilities are at most 1.0, so the next float up.
 ROC_START_THRESHOLD = math.nextafter(1.0, 2.0)
 
 
-# --- input checks -------------------------------------------------------------------------------
+# --- tasks --------------------------------------------------------------------------------------
 
 
 def check_task(task: str) -> str:
@@ -36,113 +35,6 @@ def check_task(task: str) -> str:
     if task not in TASKS:
         raise LooplineInputError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
     return task
-
-
-def _first(mask: np.ndarray) -> int:
-    return int(np.flatnonzero(mask)[0])
-
-
-def _float(value: Any) -> float:
-    """One element of an object array as a float, None and pandas' NA as NaN."""
-    if value is None or type(value).__name__ == "NAType":
-        return math.nan
-    return float(value)
-
-
-def _numbers(values: Any, name: str, ndim: int) -> np.ndarray:
-    """`values` as a finite, non-empty float array of `ndim` dimensions ((n, 1) counts as 1-D)."""
-    array = np.asarray(values)
-    if array.dtype.kind in "USM" or array.dtype.kind == "c":
-        raise LooplineInputError(f"{name} must be numeric, got dtype {array.dtype}")
-    try:
-        array = np.vectorize(_float, otypes=[float])(array) if array.dtype.kind == "O" else array.astype(float)
-    except (TypeError, ValueError) as err:
-        raise LooplineInputError(f"{name} must be numeric: {err}") from None
-    if ndim == 1 and array.ndim == 2 and array.shape[1] == 1:
-        array = array[:, 0]
-    if array.ndim != ndim:
-        raise LooplineInputError(f"{name} must be {ndim}-D, got shape {array.shape}")
-    if array.size == 0:
-        raise LooplineInputError(f"{name} is empty (shape {array.shape})")
-    nan = np.isnan(array).reshape(len(array), -1).any(axis=1)
-    if nan.any():
-        raise LooplineInputError(f"{name} has NaN in {int(nan.sum())} row(s), the first at row {_first(nan)}")
-    infinite = ~np.isfinite(array).reshape(len(array), -1).all(axis=1)
-    if infinite.any():
-        raise LooplineInputError(
-            f"{name} has infinite values in {int(infinite.sum())} row(s), the first at row {_first(infinite)}"
-        )
-    return array
-
-
-def _class_names(classes: Sequence[str]) -> list[str]:
-    names = [str(c) for c in classes]
-    if len(names) < 2:
-        raise LooplineInputError(f"classes must name at least 2 classes, got {names}")
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise LooplineInputError(f"classes must be unique, got duplicates {duplicates}")
-    return names
-
-
-def check_labels(values: Any, name: str, k: int) -> np.ndarray:
-    """Class indices 0..k-1 as a 1-D int array; strings, fractions, NaN and out-of-range values refused."""
-    if np.asarray(values).dtype.kind in "US":
-        raise LooplineInputError(
-            f"{name} must hold class indices 0..{k - 1}, got strings: map labels to their index in classes"
-        )
-    array = _numbers(values, name, ndim=1)
-    fractional = array != np.round(array)
-    if fractional.any():
-        i = _first(fractional)
-        raise LooplineInputError(f"{name} must hold class indices, got {array[i]!r} at row {i}")
-    outside = (array < 0) | (array >= k)
-    if outside.any():
-        bad = sorted({int(v) for v in array[outside]})[:5]
-        raise LooplineInputError(
-            f"{name} has {int(outside.sum())} label(s) outside 0..{k - 1} (one per class): {bad}"
-        )
-    return array.astype(np.int64)
-
-
-def check_classification(
-    y_true: Any, proba: Any, classes: Sequence[str]
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Checked (labels, probabilities, class names): proba is (n, k), rows in [0, 1] summing to 1."""
-    names = _class_names(classes)
-    k = len(names)
-    labels = check_labels(y_true, "y_true", k)
-    probs = _numbers(proba, "proba", ndim=2)
-    if probs.shape != (len(labels), k):
-        raise LooplineInputError(
-            f"proba has shape {probs.shape}, expected ({len(labels)}, {k}): "
-            "one row per y_true value, one column per class"
-        )
-    outside = (probs < 0) | (probs > 1)
-    if outside.any():
-        row, col = np.argwhere(outside)[0]
-        raise LooplineInputError(
-            f"proba must hold probabilities in [0, 1]: {int(outside.sum())} value(s) outside, "
-            f"e.g. {probs[row, col]!r} at row {row}, class {names[col]!r}"
-        )
-    sums = probs.sum(axis=1)
-    off = np.abs(sums - 1.0) > SUM_TOLERANCE
-    if off.any():
-        i = _first(off)
-        raise LooplineInputError(
-            f"proba rows must sum to 1 (within {SUM_TOLERANCE:g}): {int(off.sum())} row(s) do not, "
-            f"e.g. row {i} sums to {sums[i]:.6g}"
-        )
-    return labels, probs, names
-
-
-def check_regression(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Checked (truth, predictions): finite, non-empty, the same length ((n, 1) predictions allowed)."""
-    truth = _numbers(y_true, "y_true", ndim=1)
-    pred = _numbers(y_pred, "y_pred", ndim=1)
-    if truth.shape != pred.shape:
-        raise LooplineInputError(f"y_true has {len(truth)} rows but y_pred has {len(pred)}")
-    return truth, pred
 
 
 # --- classification -----------------------------------------------------------------------------

@@ -6,15 +6,16 @@ Rows are plain dicts (JSON-ready); `slices_markdown` renders them for a KFP `dsl
 
 from __future__ import annotations
 
-import html
 import math
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from components.errors import LooplineInputError
-from components.evaluate import metrics
+from components.evaluate import metric_inputs, metrics
+from components.lib import markdown
+from components.lib.bundle import CLASSIFICATION, REGRESSION
 
 OVERALL = "(overall)"
 ALL = "(all)"
@@ -22,8 +23,8 @@ MISSING = "(missing)"
 DASH = "—"
 # The metrics measured on each slice, and their Markdown headers, per task.
 SLICE_METRICS = {
-    metrics.CLASSIFICATION: {"accuracy": "accuracy", "macro_f1": "macro F1"},
-    metrics.REGRESSION: {"rmse": "RMSE", "mae": "MAE"},
+    CLASSIFICATION: {"accuracy": "accuracy", "macro_f1": "macro F1"},
+    REGRESSION: {"rmse": "RMSE", "mae": "MAE"},
 }
 
 Measure = Callable[[np.ndarray], dict[str, float | None]]
@@ -34,27 +35,27 @@ def _classification_measure(y_true: Any, predictions: Any, classes: Sequence[str
     if np.ndim(predictions) == 2:
         k = np.shape(predictions)[1]
         names = list(classes) if classes is not None else [str(i) for i in range(k)]
-        labels, probs, names = metrics.check_classification(y_true, predictions, names)
+        labels, probs, names = metric_inputs.check_classification(y_true, predictions, names)
         predicted = probs.argmax(axis=1)
     else:
         if classes is None:
             raise LooplineInputError("classes is required when predictions are class indices (1-D), not probabilities")
         k = len(classes)
-        labels = metrics.check_labels(y_true, "y_true", k)
-        predicted = metrics.check_labels(predictions, "y_pred", k)
+        labels = metric_inputs.check_labels(y_true, "y_true", k)
+        predicted = metric_inputs.check_labels(predictions, "y_pred", k)
         if len(labels) != len(predicted):
             raise LooplineInputError(f"y_true has {len(labels)} rows but y_pred has {len(predicted)}")
 
     def measure(mask: np.ndarray) -> dict[str, float | None]:
         scores = metrics.label_metrics(labels[mask], predicted[mask], k)
-        return {name: scores[name] for name in SLICE_METRICS[metrics.CLASSIFICATION]}
+        return {name: scores[name] for name in SLICE_METRICS[CLASSIFICATION]}
 
     return len(labels), measure
 
 
 def _regression_measure(y_true: Any, predictions: Any) -> tuple[int, Measure]:
     """Row count and a mask -> {rmse, mae} function."""
-    truth, pred = metrics.check_regression(y_true, predictions)
+    truth, pred = metric_inputs.check_regression(y_true, predictions)
     errors = pred - truth
 
     def measure(mask: np.ndarray) -> dict[str, float | None]:
@@ -112,7 +113,7 @@ def slice_metrics(
         slice_columns = [slice_columns]
     if isinstance(min_rows, bool) or not isinstance(min_rows, (int, np.integer)) or min_rows < 1:
         raise LooplineInputError(f"min_rows must be an integer of at least 1, got {min_rows!r}")
-    if task == metrics.CLASSIFICATION:
+    if task == CLASSIFICATION:
         n, measure = _classification_measure(y_true, y_pred_or_proba, classes)
     else:
         n, measure = _regression_measure(y_true, y_pred_or_proba)
@@ -136,15 +137,6 @@ def slice_metrics(
 # --- Markdown -----------------------------------------------------------------------------------
 
 
-def _md(text: str) -> str:
-    """Text safe in a Markdown table cell: HTML escaped, `|` escaped, newlines as `<br>`."""
-    return "<br>".join(html.escape(str(text), quote=False).replace("|", "\\|").splitlines())
-
-
-def _md_row(cells: Iterable[str]) -> str:
-    return "| " + " | ".join(cells) + " |"
-
-
 def _sort_key(row: dict[str, Any]) -> tuple:
     """Overall first, then by column, then by value: numbers numerically, "(missing)" last."""
     value = str(row["value"])
@@ -165,11 +157,12 @@ def slices_markdown(rows: list[dict[str, Any]], task: str, title: str) -> str:
     metrics.check_task(task)
     names = SLICE_METRICS[task]
     headers = ("column", "value", "rows", *names.values())
-    lines = [f"# {_md(title)}", "", _md_row(headers), _md_row(["---", "---"] + ["---:"] * (len(headers) - 2))]
     ordered = sorted(rows, key=_sort_key)
-    for row in ordered:
-        cells = [_md(row["column"]), _md(row["value"]), f"{row['rows']:,}"]
-        lines.append(_md_row(cells + [_num(row[name]) for name in names]))
+    cells = [
+        [markdown.cell(row["column"]), markdown.cell(row["value"]), f"{row['rows']:,}", *(_num(row[n]) for n in names)]
+        for row in ordered
+    ]
+    lines = [f"# {markdown.cell(title)}", "", *markdown.table(headers, cells, align="ll" + "r" * (len(headers) - 2))]
     if any(row[name] is None for row in ordered for name in names):
         lines += ["", f"{DASH} marks a slice with too few rows to measure."]
     return "\n".join(lines) + "\n"

@@ -12,8 +12,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from components.lib import uri as uri_io
 from components.errors import SourceError
+from components.lib import uri as uri_io
 
 PARQUET_MAGIC = b"PAR1"
 # What counts as a missing value in CSV (pandas' defaults, which R's "NA" in penguins.csv needs).

@@ -9,8 +9,8 @@ import numpy as np
 import pyarrow as pa
 import tensorflow as tf
 
-from components.lib.bundle import CLASSIFICATION, SAVED_MODEL_DIR, SIGNATURE, FeatureSpec, read_bundle
 from components.lib.arrays import feature_arrays
+from components.lib.bundle import CLASSIFICATION, SAVED_MODEL_DIR, SIGNATURE, FeatureSpec, read_bundle
 
 
 class BundleModel:

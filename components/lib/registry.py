@@ -9,9 +9,10 @@ The root is a local folder or a `gs://bucket/prefix`; per model name:
     <root>/<model>/audit/<UTC time>-<hex>.json      one lifecycle event per file, never rewritten
 
 A version without `_COMPLETE` is invisible to every read, so an interrupted registration leaves
-nothing visible. Claiming n is atomic: locally `os.mkdir` of `versions/<n>`; on gs:// creating
-`_CLAIM` with `if_generation_match=0`, which GCS enforces (gcp-storage-emulator does not: there the
-claim is checked by existence and by reading it back, a best effort a tight race can defeat).
+nothing visible (`registry_versions` copies a version in and out). Claiming n is atomic: locally
+`os.mkdir` of `versions/<n>`; on gs:// creating `_CLAIM` with `if_generation_match=0`, which GCS
+enforces (gcp-storage-emulator does not: there the claim is checked by existence and by reading it
+back, a best effort a tight race can defeat).
 
 Aliases: `production` and `previous`. `production.json` also holds "history", the versions that
 were production before it, newest first, minus versions rolled back from: promote pushes the old
@@ -19,55 +20,44 @@ production onto it, rollback pops it, so rolling back twice goes two promotions 
 the version just rolled back from) and fails clearly when nothing is left. `previous.json` mirrors
 the head of that history. Alias writes are last-writer-wins (no lock): promotions are rare.
 
+The audit log's files are `registry_audit`'s; names, JSON and time stamps follow `registry_records`.
 Nothing here imports TensorFlow or kfp: the serving environment uses the registry too.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import secrets
-import shutil
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, NoReturn, TypeVar
 
+from components.lib import registry_audit as audit
 from components.lib import uri as uri_io
-from components.errors import LooplineInputError
+from components.lib.registry_records import (
+    NAME_PATTERN,
+    RegistryError,
+    check_json,
+    check_name,
+    check_number,
+    dumps,
+    iso,
+    now,
+    require_reason,
+)
+from components.lib.registry_versions import CLAIM_FILE, bundle_contents, copy_out, publish, read_record
 
-REGISTRATION_FILE = "registration.json"
-CLAIM_FILE = "_CLAIM"
-COMPLETE_FILE = "_COMPLETE"
-RESERVED_FILES = (REGISTRATION_FILE, CLAIM_FILE, COMPLETE_FILE)
 VERSIONS_DIR = "versions"
 ALIASES_DIR = "aliases"
-AUDIT_DIR = "audit"
 
 PRODUCTION = "production"
 PREVIOUS = "previous"
 
-REGISTERED = "registered"
-EVALUATED = "evaluated"
-APPROVED = "approved"
-REJECTED = "rejected"
-PROMOTED = "promoted"
-DEPLOYED = "deployed"
-ROLLED_BACK = "rolled_back"
-SKIPPED = "skipped"
-EVENTS = (REGISTERED, EVALUATED, APPROVED, REJECTED, PROMOTED, DEPLOYED, ROLLED_BACK, SKIPPED)
-
-NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 _MAX_CLAIM_ATTEMPTS = 1000
 _GCS_READERS = 8
 
 T = TypeVar("T")
-
-
-class RegistryError(LooplineInputError):
-    """A registry request cannot be served: a bad name, an unknown version or alias, nothing to roll back to."""
 
 
 @dataclass(frozen=True)
@@ -80,76 +70,6 @@ class Version:
     time: str
     run: str
     info: dict = field(default_factory=dict, hash=False)
-
-
-@dataclass(frozen=True)
-class Event:
-    """One lifecycle event of the audit log."""
-
-    model: str
-    event: str
-    version: int | None
-    time: str
-    run: str
-    reason: str
-    details: dict = field(default_factory=dict, hash=False)
-
-
-_clock = threading.Lock()
-_last_time = datetime.min.replace(tzinfo=timezone.utc)
-
-
-def _now() -> datetime:
-    """UTC now, strictly increasing within this process, so events recorded in order sort in order."""
-    global _last_time
-    with _clock:
-        now = datetime.now(timezone.utc)
-        if now <= _last_time:
-            now = _last_time + timedelta(microseconds=1)
-        _last_time = now
-        return now
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="microseconds")
-
-
-def check_name(value: str, kind: str = "model") -> str:
-    """Return `value` if it is a valid model or alias name, else raise RegistryError naming it."""
-    if not isinstance(value, str) or not NAME_PATTERN.match(value):
-        raise RegistryError(
-            f"invalid {kind} name {value!r}: use 1-63 characters from a-z, 0-9, '.', '_', '-', "
-            "starting with a letter or digit")
-    return value
-
-
-def _check_number(model: str, number: int) -> int:
-    if isinstance(number, bool) or not isinstance(number, int) or number < 1:
-        raise RegistryError(f"invalid version {number!r} of model {model!r}: versions are whole numbers from 1")
-    return number
-
-
-def _check_json(value: Any, what: str) -> None:
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError) as exc:
-        raise RegistryError(f"{what} must be JSON-serialisable: {exc}") from exc
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, indent=2, sort_keys=True) + "\n"
-
-
-def _bundle_contents(bundle: Path) -> tuple[list[dict], list[str]]:
-    """The bundle's files ({"path", "bytes"}) and folders, as "/"-separated relative names, sorted."""
-    files, dirs = [], []
-    for path in sorted(bundle.rglob("*")):
-        name = path.relative_to(bundle).as_posix()
-        if path.is_file():
-            files.append({"path": name, "bytes": path.stat().st_size})
-        elif path.is_dir():
-            dirs.append(name)
-    return files, dirs
 
 
 class Registry:
@@ -183,6 +103,9 @@ class Registry:
     def _alias_uri(self, model: str, name: str) -> str:
         return uri_io.join(self._model_uri(model), ALIASES_DIR, f"{check_name(name, 'alias')}.json")
 
+    def _audit_uri(self, model: str) -> str:
+        return uri_io.join(self._model_uri(model), audit.AUDIT_DIR)
+
     def _map(self, func: Callable[[Any], T], items: Iterable[Any]) -> list[T]:
         """`func` over items: in parallel on gs:// (one request each), in order either way."""
         items = list(items)
@@ -201,35 +124,14 @@ class Registry:
         """
         model_uri = self._model_uri(model)
         bundle = Path(bundle_dir)
-        if not bundle.is_dir():
-            raise RegistryError(f"bundle folder not found: {bundle}")
-        files, dirs = _bundle_contents(bundle)
-        if not files:
-            raise RegistryError(f"bundle folder has no files: {bundle}")
-        clashes = sorted(set(RESERVED_FILES) & {f["path"] for f in files})
-        if clashes:
-            raise RegistryError(f"bundle {bundle} holds {', '.join(clashes)}: names the registry writes itself")
-        _check_json(info, "info")
+        files, dirs = bundle_contents(bundle)
+        check_json(info, "info")
 
         number = self._claim(model_uri, run)
         version_uri = uri_io.join(model_uri, VERSIONS_DIR, str(number))
-        try:
-            uri_io.upload_tree(bundle, version_uri)
-            if not uri_io.is_gcs(version_uri):  # empty folders (GCS has none; download recreates them)
-                for name in dirs:
-                    Path(version_uri, name).mkdir(parents=True, exist_ok=True)
-            record = {"model": model, "version": number, "time": _iso(_now()), "run": run, "info": info,
-                      "files": files, "dirs": dirs}
-            text = _dumps(record)
-            uri_io.write_text(uri_io.join(version_uri, REGISTRATION_FILE), text)
-            uri_io.write_text(uri_io.join(version_uri, COMPLETE_FILE), text)
-        except BaseException:
-            try:
-                uri_io.delete_tree(version_uri, keep=(CLAIM_FILE,))
-            except Exception:  # noqa: BLE001 - the original failure matters more; the version is invisible anyway
-                pass
-            raise
-        self._append(model, REGISTERED, number, run, "new version",
+        record = publish(bundle, version_uri, {"model": model, "version": number, "run": run, "info": info,
+                                               "files": files, "dirs": dirs})
+        self._append(model, audit.REGISTERED, number, run, "new version",
                      {"files": len(files), "bytes": sum(f["bytes"] for f in files)})
         return self._version_from(record, version_uri)
 
@@ -242,7 +144,7 @@ class Registry:
         number = max(self._claimed_numbers(model_uri), default=0) + 1
         for _ in range(_MAX_CLAIM_ATTEMPTS):
             version_uri = uri_io.join(model_uri, VERSIONS_DIR, str(number))
-            claim = _dumps({"version": number, "run": run, "time": _iso(_now()), "token": secrets.token_hex(16)})
+            claim = dumps({"version": number, "run": run, "time": iso(now()), "token": secrets.token_hex(16)})
             if self._try_claim(version_uri, claim.encode("utf-8")):
                 return number
             number += 1
@@ -263,8 +165,7 @@ class Registry:
         return True
 
     def _read_record(self, model: str, number: int) -> dict | None:
-        data = uri_io.read_bytes_if_exists(uri_io.join(self._version_uri(model, number), COMPLETE_FILE))
-        return None if data is None else json.loads(data)
+        return read_record(self._version_uri(model, number))
 
     def _version_from(self, record: dict, version_uri: str) -> Version:
         return Version(model=record["model"], number=record["version"], uri=version_uri,
@@ -278,7 +179,7 @@ class Registry:
 
     def registration(self, model: str, number: int) -> dict:
         """The stored registration record of a complete version (version, time, run, info, files)."""
-        record = self._read_record(model, _check_number(model, number))
+        record = self._read_record(model, check_number(model, number))
         if record is None:
             self._missing(model, number)
         return record
@@ -308,24 +209,7 @@ class Registry:
         dest = Path(dest)
         if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
             raise RegistryError(f"download destination exists and is not an empty folder: {dest}")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        partial = dest.with_name(f".{dest.name}.partial-{secrets.token_hex(4)}")
-        try:
-            uri_io.download_tree(self._version_uri(model, number), partial, exclude=(CLAIM_FILE, COMPLETE_FILE))
-            for name in record.get("dirs", []):
-                (partial / name).mkdir(parents=True, exist_ok=True)
-            wrong = [f["path"] for f in record.get("files", [])
-                     if not (partial / f["path"]).is_file() or (partial / f["path"]).stat().st_size != f["bytes"]]
-            if wrong:
-                raise RegistryError(f"version {number} of model {model!r} is damaged: missing or wrong size: "
-                                    f"{', '.join(wrong[:5])}")
-            if dest.exists():
-                dest.rmdir()
-            partial.rename(dest)
-        except BaseException:
-            shutil.rmtree(partial, ignore_errors=True)
-            raise
-        return dest
+        return copy_out(self._version_uri(model, number), record, dest, f"version {number} of model {model!r}")
 
     # --- aliases ------------------------------------------------------------------------------
 
@@ -350,22 +234,22 @@ class Registry:
         if record is None:
             uri_io.delete(self._alias_uri(model, name))
         else:
-            uri_io.write_text(self._alias_uri(model, name), _dumps(record))
+            uri_io.write_text(self._alias_uri(model, name), dumps(record))
 
     def promote(self, model: str, number: int, run: str, reason: str) -> None:
         """Make version `number` production; the old production becomes previous. Records `promoted`."""
-        _require_reason(reason, "promote")
+        require_reason(reason, "promote")
         self.version(model, number)
         current = self._read_alias(model, PRODUCTION)
         if current is not None and current["version"] == number:
-            self._append(model, PROMOTED, number, run, reason, {"previous": None, "unchanged": True})
+            self._append(model, audit.PROMOTED, number, run, reason, {"previous": None, "unchanged": True})
             return
         history = [] if current is None else [current["version"], *current.get("history", [])]
         history = list(dict.fromkeys(v for v in history if v != number))
-        stamp = {"time": _iso(_now()), "run": run, "reason": reason}
+        stamp = {"time": iso(now()), "run": run, "reason": reason}
         self._set_alias(model, PREVIOUS, {"version": history[0], **stamp} if history else None)
         self._set_alias(model, PRODUCTION, {"version": number, **stamp, "history": history})
-        self._append(model, PROMOTED, number, run, reason, {"previous": history[0] if history else None})
+        self._append(model, audit.PROMOTED, number, run, reason, {"previous": history[0] if history else None})
 
     def rollback(self, model: str, run: str, reason: str) -> Version:
         """Make the previous production version production again and return it. Records `rolled_back`.
@@ -373,7 +257,7 @@ class Registry:
         The version rolled back from leaves the history; the one before the restored version
         becomes previous, so a second rollback goes one more promotion back, never ping-pongs.
         """
-        _require_reason(reason, "rollback")
+        require_reason(reason, "rollback")
         current = self._read_alias(model, PRODUCTION)
         if current is None:
             raise RegistryError(f"model {model!r} has no production version to roll back from; registry {self.root}")
@@ -383,21 +267,21 @@ class Registry:
                                 f"{current['version']}); promote a version instead")
         target = self.version(model, history[0])
         rest = history[1:]
-        stamp = {"time": _iso(_now()), "run": run, "reason": reason}
+        stamp = {"time": iso(now()), "run": run, "reason": reason}
         self._set_alias(model, PREVIOUS, {"version": rest[0], **stamp} if rest else None)
         self._set_alias(model, PRODUCTION, {"version": target.number, **stamp, "history": rest,
                                             "rolled_back_from": current["version"]})
-        self._append(model, ROLLED_BACK, target.number, run, reason,
+        self._append(model, audit.ROLLED_BACK, target.number, run, reason,
                      {"from": current["version"], "previous": rest[0] if rest else None})
         return target
 
     # --- audit log ----------------------------------------------------------------------------
 
     def record(self, model: str, event: str, version: int | None, run: str, reason: str,
-               details: dict | None = None) -> Event:
-        """Append one lifecycle event (one of EVENTS) about a complete version, or about the model (None)."""
-        if event not in EVENTS:
-            raise RegistryError(f"unknown event {event!r}: use one of {', '.join(EVENTS)}")
+               details: dict | None = None) -> audit.Event:
+        """Append one lifecycle event (one of audit.EVENTS) about a complete version, or about the model (None)."""
+        if event not in audit.EVENTS:
+            raise RegistryError(f"unknown event {event!r}: use one of {', '.join(audit.EVENTS)}")
         if version is not None:
             self.version(model, version)
         else:
@@ -405,37 +289,9 @@ class Registry:
         return self._append(model, event, version, run, reason, details or {})
 
     def _append(self, model: str, event: str, version: int | None, run: str, reason: str,
-                details: dict) -> Event:
-        _check_json(details, "event details")
-        moment = _now()
-        entry = Event(model=model, event=event, version=version, time=_iso(moment), run=run, reason=reason,
-                      details=details)
-        data = _dumps({"model": model, "event": event, "version": version, "time": entry.time, "run": run,
-                       "reason": reason, "details": details}).encode("utf-8")
-        folder = uri_io.join(self._model_uri(model), AUDIT_DIR)
-        for _ in range(10):
-            name = f"{moment.strftime('%Y%m%dT%H%M%S.%fZ')}-{secrets.token_hex(4)}.json"
-            if uri_io.create_if_absent(uri_io.join(folder, name), data):
-                return entry
-        raise RegistryError(f"could not append an event under {folder}")
+                details: dict) -> audit.Event:
+        return audit.append_event(self._audit_uri(model), model, event, version, run, reason, details)
 
-    def events(self, model: str) -> list[Event]:
+    def events(self, model: str) -> list[audit.Event]:
         """The model's audit events, oldest first."""
-        folder = uri_io.join(self._model_uri(model), AUDIT_DIR)
-        names = [n for n in uri_io.list_files(folder) if n.endswith(".json") and not n.startswith(".")]
-        datas = self._map(lambda n: uri_io.read_bytes_if_exists(uri_io.join(folder, n)), names)
-        found = []
-        for name, data in zip(names, datas):
-            if data is None:
-                continue
-            raw = json.loads(data)
-            found.append((raw["time"], name, Event(model=raw.get("model", model), event=raw["event"],
-                                                   version=raw.get("version"), time=raw["time"],
-                                                   run=raw.get("run", ""), reason=raw.get("reason", ""),
-                                                   details=raw.get("details") or {})))
-        return [entry for _, _, entry in sorted(found, key=lambda item: item[:2])]
-
-
-def _require_reason(reason: str, action: str) -> None:
-    if not isinstance(reason, str) or not reason.strip():
-        raise RegistryError(f"{action} needs a reason (it goes into the audit log)")
+        return audit.read_events(self._audit_uri(model), model, self._map)

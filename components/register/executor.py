@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
-from components.lib.bundle import read_bundle
 from components.keys import EVALUATION_FILE
-from components.lib.registry import APPROVED, EVALUATED, REJECTED, Registry, Version
+from components.lib.bundle import read_bundle
+from components.lib.registry import Registry, Version
+from components.lib.registry_audit import APPROVED, EVALUATED, REJECTED
 
 
 def register(

@@ -12,11 +12,11 @@ import keras
 import tensorflow as tf
 
 from components.lib.bundle import SAVED_MODEL_DIR, FeatureSpec, write_bundle_files
+from components.lib.datasets import parquet_files
 from components.lib.provenance import code_version, environment_hash, utc_now
 from components.train.data import make_dataset
 from components.train.feature_spec import build_feature_spec, load_schema
 from components.train.model import Hyperparameters, build_model, compile_model, encoding_slices, export
-from components.lib.datasets import parquet_files
 
 STEPS_PER_EXECUTION = 32
 EVAL_BATCH = 1024
@@ -82,7 +82,8 @@ def train(
     eval_data, _ = make_dataset(eval_files, spec, max(hp.batch_size, EVAL_BATCH), shuffle=False, seed=hp.seed)
     model = build_model(spec, hp)
     compile_model(model, spec, hp, STEPS_PER_EXECUTION)
-    stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=hp.early_stopping_patience, restore_best_weights=True)
+    stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=hp.early_stopping_patience,
+                                            restore_best_weights=True)
     fit = model.fit(train_data, validation_data=eval_data, epochs=hp.epochs, verbose=0, shuffle=False,
                     callbacks=[stopper, _EpochLog(hp.epochs, log)])
     history = {k: [float(v) for v in values] for k, values in fit.history.items()}

@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from components.lib.bundle import CATEGORICAL, CLASSIFICATION, NUMERIC, REGRESSION, Feature, FeatureSpec
 from components.errors import LooplineInputError
+from components.lib.bundle import CATEGORICAL, CLASSIFICATION, NUMERIC, REGRESSION, Feature, FeatureSpec
 
 TASKS = ("auto", CLASSIFICATION, REGRESSION)
 MAX_VOCABULARY = 1000

@@ -9,8 +9,8 @@ from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
 
 from components import keys
-from components.lib import uri as uri_io
 from components.errors import LooplineInputError
+from components.lib import uri as uri_io
 
 Stats = statistics_pb2.DatasetFeatureStatisticsList
 

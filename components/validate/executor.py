@@ -10,8 +10,8 @@ from typing import Callable, Sequence
 from google.protobuf import text_format
 
 from components import keys
-from components.lib.datasets import parquet_files
 from components.errors import DataValidationError, LooplineInputError
+from components.lib.datasets import parquet_files
 from components.validate import checks, report
 from components.validate.statistics import generate_statistics
 

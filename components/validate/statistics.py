@@ -1,8 +1,9 @@
 """TFDV statistics over Parquet with two engines that give the same result.
 
 `in_memory` streams Arrow record batches through TFDV's combiners in this process, or in one forked
-process per core for large data (fast, memory bounded by the batch); `beam` runs `tfdv.GenerateStatistics` in an Apache Beam pipeline, so the same step scales
-out on Dataflow, Flink or Spark through `beam_pipeline_args`.
+process per core for large data (fast, memory bounded by the batch); `beam` runs
+`tfdv.GenerateStatistics` in an Apache Beam pipeline, so the same step scales out on Dataflow,
+Flink or Spark through `beam_pipeline_args`.
 """
 
 from __future__ import annotations

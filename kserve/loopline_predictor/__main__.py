@@ -10,12 +10,12 @@ import argparse
 import gc
 import logging
 
-import kserve
-from kserve import model_server
 from kserve.logging import KSERVE_TRACE_LOGGER_NAME
 
+import kserve
 from components.lib import uri as uri_io
 from components.lib.bundle import FEATURE_SPEC_FILE
+from kserve import model_server
 from loopline_predictor.prediction_log import PredictionLogger
 from loopline_predictor.repository import BundleRepository
 

@@ -15,13 +15,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import kserve
 import numpy as np
 import tensorflow as tf
 from kserve.errors import InferenceError, InvalidInput
 from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
 from prometheus_client import Counter
 
+import kserve
 from components.lib import uri as uri_io
 from components.lib.bundle import (
     CATEGORICAL,
@@ -33,12 +33,12 @@ from components.lib.bundle import (
     SIGNATURE,
     read_bundle,
 )
+from components.lib.registry_versions import REGISTRATION_FILE
 from loopline_predictor.batching import MicroBatcher
-from loopline_predictor.prediction_log import PredictionLogger
 from loopline_predictor.payload import RequestError, decode_v1, decode_v2, encode_v1, v2_metadata, v2_outputs
+from loopline_predictor.prediction_log import PredictionLogger
 
 V1, V2 = "v1", "v2"
-REGISTRATION_FILE = "registration.json"
 OUTPUT_KEYS = ("probabilities", "value")
 IG_STEPS = 64
 # Served at /metrics beside KServe's own request histograms.

@@ -8,10 +8,9 @@ with and no request is dropped.
 from __future__ import annotations
 
 import asyncio
+
 import kserve
-
 from components.lib import uri as uri_io
-
 from loopline_predictor.model import LooplineModel
 from loopline_predictor.prediction_log import PredictionLogger
 

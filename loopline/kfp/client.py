@@ -1,59 +1,28 @@
 """Kubeflow Pipelines through kfp.Client: connect, upload, submit, wait, schedule, list runs.
 
-Failures a user can act on (unreachable host, refused credentials, unknown names, bad
-input) raise ClusterError, a LooplineInputError whose message is one line.
+`Cluster` holds a connected kfp.Client and makes every call through it: names resolved to ids
+(a namespace's own pipelines before shared ones), paged lists read whole, parameters checked
+against the version before a run starts. Failures a user can act on (unreachable host, refused
+credentials, unknown names, bad input) raise ClusterError, a LooplineInputError whose message is
+one line; reaching the server and translating its failures is `connection`'s.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import io
 import json
-import logging
 import os
-import re
 import time
-import warnings
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
-import yaml
-
-from components.errors import LooplineInputError
 from components.version import VERSION
+from loopline.kfp.connection import CONNECT_TIMEOUT, TOKEN_PATH_ENV, guarded, probe, quiet, read_token, resolve_host
+from loopline.kfp.errors import ClusterError
+from loopline.kfp.package import Package
 
-HOST_ENV = "KF_PIPELINES_ENDPOINT"
-TOKEN_PATH_ENV = "KF_PIPELINES_SA_TOKEN_PATH"
 FINAL_STATES = ("SUCCEEDED", "FAILED", "SKIPPED", "CANCELED")
 MAX_CONCURRENCY = range(1, 11)
-CONNECT_TIMEOUT = 10.0
 PAGE_SIZE = 100
-
-
-class ClusterError(LooplineInputError):
-    """A KFP request failed in a way the user can act on; the message is one line."""
-
-
-@dataclass(frozen=True)
-class Package:
-    """A compiled pipeline file: its KFP name, description and content hash."""
-
-    path: Path
-    name: str
-    description: str
-    digest: str
-
-    @property
-    def version_name(self) -> str:
-        """The name a new KFP version of this content gets: `<loopline version>-<12 hex of sha256>`."""
-        return f"{VERSION}-{self.digest[:12]}"
-
-    @property
-    def marker(self) -> str:
-        """Written into version descriptions; how an upload recognises content already there."""
-        return f"sha256 {self.digest}"
 
 
 @dataclass(frozen=True)
@@ -63,123 +32,6 @@ class Upload:
     outcome: str
     pipeline: Any
     version: Any
-
-
-def read_package(path: Path) -> Package:
-    """Read a compiled pipeline YAML; its pipelineInfo.name is the KFP pipeline name."""
-    try:
-        data = path.read_bytes()
-        document = next(yaml.safe_load_all(data), None)
-    except (OSError, yaml.YAMLError) as exc:
-        raise ClusterError(f"cannot read pipeline package {path}: {_one_line(str(exc))}") from None
-    info = document.get("pipelineInfo") if isinstance(document, dict) else None
-    if not isinstance(info, dict) or not info.get("name"):
-        raise ClusterError(f"{path} is not a compiled KFP pipeline (no pipelineInfo.name)")
-    return Package(path, info["name"], info.get("description", ""), hashlib.sha256(data).hexdigest())
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-def _server_message(exc: Any) -> str:
-    """The `message` of KFP's JSON error body, else the body's text, else the HTTP reason."""
-    body = exc.body.decode("utf-8", "replace") if isinstance(exc.body, bytes) else str(exc.body or "")
-    try:
-        document = json.loads(body)
-    except ValueError:
-        document = None
-    if isinstance(document, dict) and (document.get("message") or document.get("error")):
-        body = str(document.get("message") or document.get("error"))
-    return _one_line(body or str(exc.reason or ""))
-
-
-def _network_reason(exc: BaseException) -> str:
-    """`[Errno 111] Connection refused`-style text from urllib3's nested errors."""
-    text = str(getattr(exc, "reason", None) or exc)
-    return _one_line(re.sub(r"^(<[^>]*>|HTTPS?Connection(Pool)?\([^)]*\)):\s*", "", text))
-
-
-@contextlib.contextmanager
-def guarded(host: str) -> Iterator[None]:
-    """Turn HTTP and network failures inside the block into one-line ClusterErrors."""
-    import kfp_server_api
-    import urllib3
-
-    try:
-        yield
-    except kfp_server_api.ApiException as exc:
-        status = exc.status or 0
-        if status in (401, 403):
-            raise ClusterError(f"KFP at {host} refused the credentials (HTTP {status}): "
-                               f"{_server_message(exc)}") from None
-        if 300 <= status < 400:
-            location = (exc.headers or {}).get("Location", "?")
-            raise ClusterError(f"KFP at {host} redirected to {location} (a login page?): pass --token or set "
-                               f"{TOKEN_PATH_ENV}") from None
-        if status == 0:
-            raise ClusterError(f"cannot reach KFP at {host}: {_one_line(str(exc.reason))}") from None
-        raise ClusterError(f"KFP at {host} answered HTTP {status}: {_server_message(exc)}") from None
-    except (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError) as exc:
-        raise ClusterError(f"cannot reach KFP at {host}: {_network_reason(exc)}") from None
-
-
-@contextlib.contextmanager
-def quiet() -> Iterator[None]:
-    """Hide kfp.Client's prints ('Run details: ...'), warnings and urllib3 retry logs."""
-    urllib3_log = logging.getLogger("urllib3")
-    level = urllib3_log.level
-    urllib3_log.setLevel(logging.ERROR)
-    try:
-        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        urllib3_log.setLevel(level)
-
-
-def resolve_host(host: str | None) -> str:
-    """--host, else $KF_PIPELINES_ENDPOINT; must be an http(s) URL."""
-    host = (host or os.environ.get(HOST_ENV) or "").strip().rstrip("/")
-    if not host:
-        raise ClusterError(f"no KFP host: pass --host or set {HOST_ENV}")
-    if not host.startswith(("http://", "https://")):
-        raise ClusterError(f"KFP host {host!r} must start with http:// or https://")
-    return host
-
-
-def _read_token(path: str) -> str:
-    try:
-        token = Path(path).read_text().strip()
-    except OSError as exc:
-        raise ClusterError(f"cannot read the KFP token file {path} named by {TOKEN_PATH_ENV}: "
-                           f"{exc.strerror or exc}") from None
-    if not token:
-        raise ClusterError(f"the KFP token file {path} named by {TOKEN_PATH_ENV} is empty")
-    return token
-
-
-def _probe(host: str, token: str | None, timeout: float) -> bool:
-    """One health check with a timeout, no retries, no redirects; returns KFP's multi_user flag."""
-    import kfp_server_api
-    import urllib3
-
-    config = kfp_server_api.Configuration(host=host)
-    config.retries = urllib3.Retry(total=0, redirect=False)
-    if token:
-        config.api_key["authorization"], config.api_key_prefix["authorization"] = token, "Bearer"
-    api = kfp_server_api.HealthzServiceApi(kfp_server_api.ApiClient(config))
-    with guarded(host), quiet():
-        response = api.healthz_service_get_healthz(_preload_content=False, _request_timeout=(timeout, timeout))
-    try:
-        answer = json.loads(response.data)
-    except ValueError:
-        answer = None
-    if not isinstance(answer, dict):
-        kind = response.headers.get("Content-Type", "no content type")
-        raise ClusterError(f"KFP at {host} answered its health check with {kind}, not JSON: is it the KFP API?")
-    return bool(answer.get("multi_user"))
 
 
 def _name_filter(name: str) -> str:
@@ -392,8 +244,8 @@ def connect(host: str | None, token: str | None = None, namespace: str | None = 
 
     host = resolve_host(host)
     token_path = os.environ.get(TOKEN_PATH_ENV) if not token else None
-    sent = token or (_read_token(token_path) if token_path else None)
-    if _probe(host, sent, timeout) and not namespace:
+    sent = token or (read_token(token_path) if token_path else None)
+    if probe(host, sent, timeout) and not namespace:
         raise ClusterError(f"KFP at {host} is multi-user: pass --namespace (your Kubeflow profile namespace)")
     credentials = ServiceAccountTokenVolumeCredentials(token_path) if token_path else None
     with guarded(host), quiet():  # the file is re-read on every request, as the kubelet rotates it

@@ -35,7 +35,7 @@ DEFAULT_EXPERIMENT = "loopline"
 
 def kfp_name(pipeline: str) -> str:
     """A loopline pipeline's KFP name (from its compiled YAML); other names as given."""
-    from loopline.kfp.client import read_package
+    from loopline.kfp.package import read_package
 
     return read_package(compiled_path(pipeline)).name if pipeline in compiled_names() else pipeline
 
@@ -53,7 +53,7 @@ def _connect(args: argparse.Namespace) -> Any:
 
 
 def _upload(args: argparse.Namespace) -> int:
-    from loopline.kfp.client import read_package
+    from loopline.kfp.package import read_package
 
     package = read_package(args.package or compiled_path(args.pipeline))
     done = _connect(args).upload(package)

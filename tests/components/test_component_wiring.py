@@ -16,8 +16,8 @@ import pytest
 from kfp import dsl
 
 from components import keys
-from components.catalog import CONTRACTS, build
 from components._image import Images
+from components.catalog import CONTRACTS, build
 
 RUN_ID = "wiring-test-run"
 

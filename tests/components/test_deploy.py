@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from components.lib.bundle import FEATURE_SPEC_FILE, SAVED_MODEL_DIR
 from components.deploy.executor import deploy
 from components.infra_validate.executor import infra_validate
+from components.lib.bundle import FEATURE_SPEC_FILE, SAVED_MODEL_DIR
 from components.lib.registry import PRODUCTION, Registry
 from loopline import paths
 

@@ -10,8 +10,8 @@ import pytest
 from components import keys
 from components.evaluate.executor import evaluate
 from components.evaluate.report import report_markdown
-from components.register.executor import register
 from components.lib.registry import PRODUCTION, Registry
+from components.register.executor import register
 from components.train.executor import train
 from components.train.model import Hyperparameters
 

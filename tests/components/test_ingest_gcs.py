@@ -8,9 +8,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from components import keys
-from components.lib import uri as uri_io
 from components.errors import SourceError
 from components.ingest.executor import ingest
+from components.lib import uri as uri_io
 
 pytestmark = pytest.mark.gcs
 

@@ -12,8 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from components.lib.bundle import CATEGORICAL, CLASSIFICATION, NUMERIC, REGRESSION, Feature, FeatureSpec, read_bundle
 from components.errors import LooplineInputError
+from components.lib.bundle import CATEGORICAL, CLASSIFICATION, NUMERIC, REGRESSION, Feature, FeatureSpec, read_bundle
 from components.lib.inference import BundleModel
 from components.train.executor import train
 from components.train.model import Hyperparameters, build_model

@@ -11,9 +11,9 @@ from google.protobuf import json_format, text_format
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 
 from components import keys
-from components.lib.datasets import parquet_files
-from components.lib import uri as uri_io
 from components.errors import DataValidationError, LooplineInputError
+from components.lib import uri as uri_io
+from components.lib.datasets import parquet_files
 from components.validate import executor
 from components.validate.statistics import (
     beam_statistics,
@@ -160,8 +160,9 @@ def test_thresholds_at_zero_turn_the_comparison_off(profile, clean_run, tmp_path
     evaluation = _dataset(profile, tmp_path / "eval", seed=14, problems=Problems(shift={"flipper_length_mm": 25.0}))
     from components.validate.checks import Thresholds
 
-    result = _validate(train, evaluation, tmp_path / "out", thresholds=Thresholds(drift_categorical_threshold=0, drift_numeric_threshold=0, skew_categorical_threshold=0,
-                                                                   skew_numeric_threshold=0))
+    off = Thresholds(drift_categorical_threshold=0, drift_numeric_threshold=0, skew_categorical_threshold=0,
+                     skew_numeric_threshold=0)
+    result = _validate(train, evaluation, tmp_path / "out", thresholds=off)
     assert result.data_ok, result.reason
 
 

@@ -1,9 +1,9 @@
 """Expectations on the bundled Palmer penguins data, which the generator and the default pipeline run depend on."""
 
-from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from loopline import paths
 
 PENGUINS = paths.BUNDLED_DATA

@@ -10,6 +10,7 @@ import sys
 
 import kserve.models
 import kubernetes.client.models as kubernetes_models
+
 from kserve import ApiClient
 
 

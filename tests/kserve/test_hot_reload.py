@@ -58,7 +58,8 @@ def test_reload_swaps_the_model_without_a_failed_request(
     assert load_status == 200, load_answer
     assert len(statuses) == CLIENTS * REQUESTS and set(statuses) == {200}
     assert status == 200
-    served = np.array([[p["probabilities"][c] for c in ("Adelie", "Chinstrap", "Gentoo")] for p in after["predictions"]])
+    classes = ("Adelie", "Chinstrap", "Gentoo")
+    served = np.array([[p["probabilities"][c] for c in classes] for p in after["predictions"]])
     new = BundleModel(retrained).predict([pa.Table.from_pylist(rows)])
     old = BundleModel(penguins_bundle).predict([pa.Table.from_pylist(rows)])
     np.testing.assert_allclose(served, new, atol=1e-5)

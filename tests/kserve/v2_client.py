@@ -10,6 +10,7 @@ import json
 import sys
 
 import numpy as np
+
 from kserve import InferenceRESTClient, InferInput, InferRequest, RESTConfig
 
 

@@ -56,7 +56,8 @@ def test_one_line_per_step_with_its_result_and_the_full_log_in_the_run_folder(pe
     log = Path(proc.stdout.split("loopline: full log: ", 1)[1].splitlines()[0])
     assert log.parent.parent == root and log.name == "run.log"
     text = strip_ansi(log.read_text())
-    assert "Task 'ingest' finished with status SUCCESS" in text and "Task 'validate' finished with status SUCCESS" in text
+    for step in ("ingest", "validate"):
+        assert f"Task '{step}' finished with status SUCCESS" in text
     assert "ingest: 282 train / 62 eval rows" in text, "the steps' own output is in the log"
 
 
@@ -94,7 +95,8 @@ def test_a_refused_source_fails_the_run_naming_the_problem(tmp_path: Path) -> No
     assert "label column 'kind' is absent" in failed, "the failed step's own error is shown"
     assert "pipeline data-validation FAILED" in proc.stdout and "loopline: full log: " in proc.stdout
     last = proc.stderr.strip().splitlines()[-1]
-    assert last == "loopline: Pipeline 'loopline-data-validation' finished with status FAILURE. Inner task failed: 'ingest'."
+    assert last == ("loopline: Pipeline 'loopline-data-validation' finished with status FAILURE. "
+                    "Inner task failed: 'ingest'.")
 
 
 def test_anomalies_fail_the_run_with_the_reason_and_reports(penguins_run, tmp_path: Path) -> None:

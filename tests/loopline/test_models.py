@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import uuid
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from components.lib import registry as reg
+from components.lib import registry_audit as audit
 from components.lib.registry import Registry
 from loopline import cli
 
@@ -33,7 +33,7 @@ def _fill(root: str, tmp_path: Path) -> Registry:
     registry = Registry(root)
     registry.register(MODEL, _bundle(tmp_path / "b1", "one"), run="train-1", info={"metrics": {"accuracy": 0.9012}})
     registry.register(MODEL, _bundle(tmp_path / "b2", "two"), run="train-2", info={"metrics": {"accuracy": 0.95}})
-    registry.record(MODEL, reg.EVALUATED, 2, run="train-2", reason="eval split", details={"accuracy": 0.95})
+    registry.record(MODEL, audit.EVALUATED, 2, run="train-2", reason="eval split", details={"accuracy": 0.95})
     registry.promote(MODEL, 1, run="train-1", reason="first model")
     return registry
 

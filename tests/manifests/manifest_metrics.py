@@ -17,6 +17,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
+
 from loopline import paths
 
 ROOT = paths.ROOT

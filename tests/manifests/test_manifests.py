@@ -18,14 +18,23 @@ from typing import Any, Callable, Iterator
 import kubernetes_validate
 import pytest
 from kubernetes.client.rest import ApiException
+from manifest_metrics import (
+    MANIFESTS,
+    OVERLAYS,
+    ROOT,
+    dashboards,
+    exported,
+    kustomize,
+    queries,
+    references,
+    scrape_labels,
+)
 
 from components._image import Images
-from loopline import paths
 from components.deploy.inference_service import MODEL_FORMAT, RUNTIME, ServiceSettings, render
 from components.deploy.kubernetes_target import GROUP, PLURAL, apply_and_wait
 from components.lib.serving import LocalServer, call, fetch_text
-from manifest_metrics import (MANIFESTS, OVERLAYS, ROOT, dashboards, exported, kustomize, queries, references,
-                              scrape_labels)
+from loopline import paths
 
 KUBERNETES_VERSION = "1.32"
 CRD_GROUPS = ("serving.kserve.io/", "monitoring.coreos.com/")

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from components._image import Images
-from pipelines.compiling import COMPILED_DIR, compile_all, compiled_names, compiled_path
 from pipelines import PIPELINES
+from pipelines.compiling import COMPILED_DIR, compile_all, compiled_names, compiled_path
 from pipelines.settings import CompileSettings
 
 
@@ -117,7 +117,8 @@ def test_a_bad_gpu_count_is_refused_naming_the_setting(tmp_path: Path) -> None:
     env = {"LOOPLINE_TRAIN_ACCELERATOR": "nvidia.com/gpu", "LOOPLINE_TRAIN_ACCELERATOR_COUNT": "two"}
     proc = _compile_with(tmp_path, env)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert proc.stderr.strip() == "loopline: error: LOOPLINE_TRAIN_ACCELERATOR_COUNT must be a whole number >= 1, got 'two'"
+    assert proc.stderr.strip() == (
+        "loopline: error: LOOPLINE_TRAIN_ACCELERATOR_COUNT must be a whole number >= 1, got 'two'")
 
 
 def test_caching_off_at_compile_time_reaches_every_task(tmp_path: Path) -> None:

@@ -34,7 +34,8 @@ class Recording(os._Environ):
             frame = sys._getframe(1)
             while frame.f_code.co_filename.endswith(("os.py", "_collections_abc.py", "os>", "_collections_abc>")):
                 frame = frame.f_back
-            if any(part in frame.f_code.co_filename for part in OURS) and "site-packages" not in frame.f_code.co_filename:
+            name = frame.f_code.co_filename
+            if any(part in name for part in OURS) and "site-packages" not in name:
                 Recording.read.add(key)
         return super().__getitem__(key)
 

@@ -91,7 +91,8 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
                                                        ("body_mass_g", "regression", "rmse=")])
 def test_other_labels_work_by_parameters_only(generated: Path, tmp_path: Path, label: str, task: str,
                                               shown: str) -> None:
-    proc = _loopline("run", "training", "--source", str(generated), "--label", label, "--model-name", label.replace("_", "-"),
+    proc = _loopline("run", "training", "--source", str(generated), "--label", label,
+                     "--model-name", label.replace("_", "-"),
                      "--epochs", "5", "--pipeline-root", str(tmp_path / "root"), "--registry", str(tmp_path / "reg"),
                      "--model-repository", str(tmp_path / "models"))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

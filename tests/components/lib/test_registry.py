@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from components.lib import registry as reg
-from components.lib import uri as uri_io
 from components.errors import LooplineInputError
-from components.lib.registry import Registry, RegistryError
+from components.lib import registry as reg
+from components.lib import registry_audit as audit
+from components.lib import uri as uri_io
+from components.lib.registry import Registry
+from components.lib.registry_records import RegistryError
+from components.lib.registry_versions import COMPLETE_FILE
 
 MODEL = "penguins"
 
@@ -106,7 +109,7 @@ def test_interrupted_write_leaves_no_visible_version(registry: Registry, bundles
         real_write = uri_io.write_text
 
         def no_marker(target: str, text: str) -> None:
-            if target.endswith(reg.COMPLETE_FILE):
+            if target.endswith(COMPLETE_FILE):
                 raise KeyboardInterrupt  # killed just before publishing
             real_write(target, text)
 
@@ -298,13 +301,13 @@ def test_promote_refuses_unknown_versions_and_blank_reasons(registry: Registry, 
 
 def test_audit_log_is_append_only_and_ordered(registry: Registry, bundles: list[Path]) -> None:
     registry.register(MODEL, bundles[0], run="train-1", info={})
-    registry.record(MODEL, reg.EVALUATED, 1, run="train-1", reason="eval set", details={"accuracy": 0.97})
-    registry.record(MODEL, reg.APPROVED, 1, run="train-1", reason="beats production by 0.02")
+    registry.record(MODEL, audit.EVALUATED, 1, run="train-1", reason="eval set", details={"accuracy": 0.97})
+    registry.record(MODEL, audit.APPROVED, 1, run="train-1", reason="beats production by 0.02")
     registry.promote(MODEL, 1, run="train-1", reason="approved")
-    registry.record(MODEL, reg.DEPLOYED, 1, run="train-1", reason="kserve", details={"endpoint": "http://x"})
+    registry.record(MODEL, audit.DEPLOYED, 1, run="train-1", reason="kserve", details={"endpoint": "http://x"})
     registry.register(MODEL, bundles[1], run="train-2", info={})
-    registry.record(MODEL, reg.REJECTED, 2, run="train-2", reason="accuracy 0.80 < 0.97")
-    registry.record(MODEL, reg.SKIPPED, 2, run="train-2", reason="not approved")
+    registry.record(MODEL, audit.REJECTED, 2, run="train-2", reason="accuracy 0.80 < 0.97")
+    registry.record(MODEL, audit.SKIPPED, 2, run="train-2", reason="not approved")
 
     events = Registry(registry.root).events(MODEL)  # a fresh instance reads the same log
     assert [(e.event, e.version, e.run) for e in events] == [
@@ -321,7 +324,7 @@ def test_audit_log_is_append_only_and_ordered(registry: Registry, bundles: list[
     with pytest.raises(RegistryError, match="unknown event 'blessed'"):
         registry.record(MODEL, "blessed", 1, run="r", reason="x")
     with pytest.raises(RegistryError, match="no version 5"):
-        registry.record(MODEL, reg.DEPLOYED, 5, run="r", reason="x")
+        registry.record(MODEL, audit.DEPLOYED, 5, run="r", reason="x")
     assert len(registry.events(MODEL)) == len(events)
 
 

@@ -17,12 +17,11 @@ from typing import Any, Iterator
 
 import kfp_server_api
 import pytest
+from fakes.kfp_api import FakeKFP
 
 from components.version import VERSION
 from loopline.cli import main
 from pipelines.compiling import compiled_path
-
-from fakes.kfp_api import FakeKFP
 
 PARAMS = ["--param", "source=gs://bucket/penguins.csv", "--param", "registry_uri=gs://bucket/registry"]
 KFP_NAME = "loopline-training"
@@ -159,7 +158,8 @@ def test_submit_checks_parameters_against_the_version(capsys: pytest.CaptureFixt
     assert one_error_line(capsys, "submit", "training", "--host", fake.url) == (
         f"loopline: error: pipeline {KFP_NAME} version {KFP_NAME} needs --param for registry_uri, source")
     error = one_error_line(capsys, "submit", "training", "--host", fake.url, *PARAMS, "--param", "epoch=5")
-    assert error.startswith(f"loopline: error: pipeline {KFP_NAME} version {KFP_NAME} has no parameter epoch (parameters: ")
+    assert error.startswith(
+        f"loopline: error: pipeline {KFP_NAME} version {KFP_NAME} has no parameter epoch (parameters: ")
     assert not fake.calls("POST", r"/apis/v2beta1/runs")
 
 
@@ -251,8 +251,8 @@ def test_schedule_enable_disable_delete_list(capsys: pytest.CaptureFixture[str],
     assert fake.recurring[recurring_id]["status"] == "ENABLED"
 
     error = one_error_line(capsys, "schedule", "create", "training", "--host", fake.url, "--cron", "@hourly", *PARAMS)
-    assert error == (f"loopline: error: a recurring run named {KFP_NAME} already exists at {fake.url} (id {recurring_id}): "
-                     "delete it or pass another --name")
+    assert error == (f"loopline: error: a recurring run named {KFP_NAME} already exists at {fake.url} "
+                     f"(id {recurring_id}): delete it or pass another --name")
     assert one_error_line(capsys, "schedule", "delete", "nightly", "--host", fake.url) == (
         f"loopline: error: no recurring run named or with id nightly at {fake.url} (recurring runs: {KFP_NAME})")
 
