@@ -1,6 +1,6 @@
 """`loopline run data-validation|training` (kfp.local, on this machine) and `loopline compile` (YAML).
 
-The options mirror the pipelines' parameters, with the same defaults (a test keeps them equal).
+Each option's `dest` is a pipeline parameter's name and its default the pipeline's (a test keeps them equal).
 """
 
 from __future__ import annotations
@@ -15,10 +15,15 @@ from components.lib import uri as uri_io
 from loopline import output, paths
 from loopline.arguments import assignment, names
 
+# What `loopline run` itself uses (not pipeline parameters), and the parameters that are paths or URIs.
+RUNNER_OPTIONS = {"command", "pipeline", "func", "pipeline_root", "verbose"}
+URI_PARAMETERS = {"source", "schema_uri", "baseline_statistics_uri", "registry_uri", "model_repository"}
+
 
 def _add_data_validation_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", default=str(paths.BUNDLED_DATA), help="CSV/Parquet file, folder, glob or gs:// URI")
-    parser.add_argument("--label", default="species", help="label column (must exist in the source)")
+    parser.add_argument("--label", dest="label_column", default="species",
+                        help="label column (must exist in the source)")
     parser.add_argument("--eval-fraction", type=float, default=0.2)
     parser.add_argument("--key-column", default="", help="hash this column for the split instead of the whole row")
     parser.add_argument("--schema-uri", default="", help="curated schema (text proto); inferred when absent")
@@ -28,7 +33,8 @@ def _add_data_validation_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skew-categorical-threshold", type=float, default=0.2)
     parser.add_argument("--skew-numeric-threshold", type=float, default=0.2)
     parser.add_argument("--statistics-engine", choices=["auto", "in_memory", "beam"], default="auto")
-    parser.add_argument("--beam-arg", action="append", default=[], help="a Beam pipeline option (repeatable)")
+    parser.add_argument("--beam-arg", dest="beam_pipeline_args", action="append", default=[],
+                        help="a Beam pipeline option (repeatable)")
     parser.add_argument("--on-anomalies", choices=["fail", "continue"], default="fail")
     parser.add_argument("--pipeline-root", type=Path, default=paths.PIPELINE_ROOT)
     parser.add_argument("--verbose", action="store_true", help="stream every step's full log (else: one line a step)")
@@ -36,7 +42,8 @@ def _add_data_validation_args(parser: argparse.ArgumentParser) -> None:
 
 def _add_training_args(parser: argparse.ArgumentParser) -> None:
     _add_data_validation_args(parser)
-    parser.add_argument("--registry", default=str(paths.REGISTRY), help="model registry: a folder or gs:// URI")
+    parser.add_argument("--registry", dest="registry_uri", default=str(paths.REGISTRY),
+                        help="model registry: a folder or gs:// URI")
     parser.add_argument("--model-name", default="penguins")
     parser.add_argument("--features", type=names, default=[], help="comma-separated features (default: all)")
     parser.add_argument("--exclude-features", type=names, default=[])
@@ -47,9 +54,11 @@ def _add_training_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--learning-rate", type=float, default=0.01)
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--patience", type=int, default=5, help="early-stopping patience (epochs)")
+    parser.add_argument("--patience", dest="early_stopping_patience", type=int, default=5,
+                        help="early-stopping patience (epochs)")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--floor", type=assignment, action="append", default=[], metavar="min_METRIC=V|max_METRIC=V",
+    parser.add_argument("--floor", dest="floors", type=assignment, action="append", default=[],
+                        metavar="min_METRIC=V|max_METRIC=V",
                         help="an absolute limit the candidate must meet (repeatable)")
     parser.add_argument("--tolerance", type=float, default=0.01, help="how much worse than production is allowed")
     parser.add_argument("--slice-columns", type=names, default=[], help="default: every categorical feature")
@@ -62,61 +71,19 @@ def _add_training_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-replicas", type=int, default=1)
     parser.add_argument("--max-replicas", type=int, default=3)
     parser.add_argument("--canary-traffic-percent", type=int, default=-1, help="-1: no canary")
-    parser.add_argument("--rollout-timeout", type=float, default=600.0, help="seconds to wait for Ready")
+    parser.add_argument("--rollout-timeout", dest="rollout_timeout_seconds", type=float, default=600.0,
+                        help="seconds to wait for Ready")
 
 
-def data_validation_arguments(args: argparse.Namespace) -> dict[str, Any]:
-    """The data-validation pipeline's arguments from the options."""
-    return {
-        "source": uri_io.absolute(args.source),
-        "label_column": args.label,
-        "eval_fraction": args.eval_fraction,
-        "key_column": args.key_column,
-        "schema_uri": uri_io.absolute(args.schema_uri),
-        "baseline_statistics_uri": uri_io.absolute(args.baseline_statistics_uri),
-        "drift_categorical_threshold": args.drift_categorical_threshold,
-        "drift_numeric_threshold": args.drift_numeric_threshold,
-        "skew_categorical_threshold": args.skew_categorical_threshold,
-        "skew_numeric_threshold": args.skew_numeric_threshold,
-        "statistics_engine": args.statistics_engine,
-        "beam_pipeline_args": args.beam_arg,
-        "on_anomalies": args.on_anomalies,
-    }
-
-
-def training_arguments(args: argparse.Namespace) -> dict[str, Any]:
-    """The training pipeline's arguments from the options."""
-    return {
-        **data_validation_arguments(args),
-        "registry_uri": uri_io.absolute(args.registry),
-        "model_name": args.model_name,
-        "features": args.features,
-        "exclude_features": args.exclude_features,
-        "task": args.task,
-        "hidden_units": args.hidden_units,
-        "hidden_layers": args.hidden_layers,
-        "dropout": args.dropout,
-        "learning_rate": args.learning_rate,
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "early_stopping_patience": args.patience,
-        "seed": args.seed,
-        "floors": dict(args.floor),
-        "tolerance": args.tolerance,
-        "slice_columns": args.slice_columns,
-        "golden_rows": args.golden_rows,
-        "model_repository": uri_io.absolute(args.model_repository),
-        "server_url": args.server_url,
-        "deploy_target": args.deploy_target,
-        "kserve_namespace": args.kserve_namespace,
-        "min_replicas": args.min_replicas,
-        "max_replicas": args.max_replicas,
-        "canary_traffic_percent": args.canary_traffic_percent,
-        "rollout_timeout_seconds": args.rollout_timeout,
-    }
-
-
-ARGUMENTS = {"data-validation": data_validation_arguments, "training": training_arguments}
+def pipeline_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    """The pipeline's arguments: every option but the runner's own (each option's `dest` is the
+    parameter's name), local paths made absolute, floors as a dict."""
+    given = {name: value for name, value in vars(args).items() if name not in RUNNER_OPTIONS}
+    for name in URI_PARAMETERS & set(given):
+        given[name] = uri_io.absolute(given[name])
+    if "floors" in given:
+        given["floors"] = dict(given["floors"])
+    return given
 
 
 def run(args: argparse.Namespace) -> int:
@@ -125,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
 
     print(f"{output.PREFIX}: running pipeline {args.pipeline} with kfp.local"
           + ("" if args.verbose else " (a line per step; --verbose streams the full log)"), flush=True)
-    result = run_locally(args.pipeline, ARGUMENTS[args.pipeline](args), args.pipeline_root, verbose=args.verbose)
+    result = run_locally(args.pipeline, pipeline_arguments(args), args.pipeline_root, verbose=args.verbose)
     print()
     print("\n".join(output.summary(result)))
     if not result.succeeded:

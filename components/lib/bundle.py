@@ -6,10 +6,12 @@ environment all read bundles without TensorFlow Data Validation or kfp.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import types
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin, get_type_hints
 
 from components.errors import LooplineInputError
 
@@ -25,6 +27,9 @@ CLASSIFICATION = "classification"
 REGRESSION = "regression"
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
+TASKS = (CLASSIFICATION, REGRESSION)
+KINDS = (NUMERIC, CATEGORICAL)
+DTYPES = ("float", "int", "string")
 
 
 @dataclass(frozen=True)
@@ -63,17 +68,56 @@ class FeatureSpec:
         return json.dumps(asdict(self), indent=2, sort_keys=False)
 
     @classmethod
-    def from_json(cls, text: str) -> "FeatureSpec":
-        """Parse feature_spec.json."""
-        raw = json.loads(text)
-        return cls(
-            label=raw["label"],
-            task=raw["task"],
-            features=[Feature(**f) for f in raw["features"]],
-            classes=list(raw.get("classes", [])),
-            label_mean=raw.get("label_mean"),
-            label_std=raw.get("label_std"),
-        )
+    def from_json(cls, text: str | bytes, source: str = FEATURE_SPEC_FILE) -> "FeatureSpec":
+        """Parse feature_spec.json; anything malformed is a LooplineInputError naming `source` and the field."""
+        raw = _fields(cls, _parse(text, source), "", source, {"task": TASKS})
+        features = [Feature(**_fields(Feature, item, f"features[{i}]", source, {"kind": KINDS, "dtype": DTYPES}))
+                    for i, item in enumerate(raw["features"])]
+        return cls(**{**raw, "features": features})
+
+
+def _parse(data: str | bytes, source: str) -> Any:
+    """The JSON value of a bundle file's content; unparseable content is a LooplineInputError naming the file."""
+    try:
+        return json.loads(data)
+    except ValueError as err:  # JSONDecodeError, or bytes that are not UTF-8
+        raise LooplineInputError(f"{source}: not valid JSON: {err}") from err
+
+
+def _fields(cls: type, raw: Any, where: str, source: str, allowed: dict[str, tuple[str, ...]]) -> dict[str, Any]:
+    """`raw` checked as the fields of dataclass `cls`: a JSON object with its required fields and no others, each
+    value of its field's type (a nested dataclass: an object, checked by the caller) and one of `allowed` if listed."""
+    scope, at = (f"{source}: {where}", f"{source}: {where}.") if where else (f"{source}: the file", f"{source}: ")
+    if not isinstance(raw, dict):
+        raise LooplineInputError(f"{scope} must be a JSON object, not {type(raw).__name__}")
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = [name for name in raw if name not in known]
+    if unknown:
+        raise LooplineInputError(f"{scope} has unknown field(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    missing = [name for name, f in known.items() if name not in raw
+               and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    if missing:
+        raise LooplineInputError(f"{scope} lacks required field(s) {', '.join(missing)}")
+    hints = get_type_hints(cls)
+    for name, value in raw.items():
+        if not _is_a(value, hints[name]):
+            hint = hints[name]
+            expected = hint.__name__ if isinstance(hint, type) else str(hint).replace(f"{__name__}.", "")
+            raise LooplineInputError(f"{at}{name} must be {expected}, not {value!r}")
+        if name in allowed and value not in allowed[name]:
+            raise LooplineInputError(f"{at}{name} is {value!r}; allowed: {', '.join(allowed[name])}")
+    return raw
+
+
+def _is_a(value: Any, hint: Any) -> bool:
+    """Whether a JSON value fits a field's type: a number is a float, list items are checked, unions are any."""
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(hint, types.UnionType):
+        return any(_is_a(value, h) for h in get_args(hint))
+    if get_origin(hint) is list:
+        return isinstance(value, list) and all(_is_a(v, get_args(hint)[0]) for v in value)
+    return isinstance(value, dict if dataclasses.is_dataclass(hint) else hint)
 
 
 def write_bundle_files(bundle_dir: Path, spec: FeatureSpec, metadata: dict[str, Any]) -> None:
@@ -84,10 +128,13 @@ def write_bundle_files(bundle_dir: Path, spec: FeatureSpec, metadata: dict[str, 
 
 
 def read_bundle(bundle_dir: Path) -> tuple[FeatureSpec, dict[str, Any]]:
-    """The feature spec and metadata of a bundle; refuses a folder that is not a whole bundle."""
+    """The feature spec and metadata of a bundle; refuses a folder that is not a whole bundle, or a malformed file."""
     bundle_dir = Path(bundle_dir)
     missing = [n for n in (SAVED_MODEL_DIR, FEATURE_SPEC_FILE, METADATA_FILE) if not (bundle_dir / n).exists()]
     if missing:
         raise LooplineInputError(f"{bundle_dir} is not a model bundle: missing {', '.join(missing)}")
-    spec = FeatureSpec.from_json((bundle_dir / FEATURE_SPEC_FILE).read_text())
-    return spec, json.loads((bundle_dir / METADATA_FILE).read_text())
+    spec_file, metadata_file = bundle_dir / FEATURE_SPEC_FILE, bundle_dir / METADATA_FILE
+    metadata = _parse(metadata_file.read_bytes(), str(metadata_file))
+    if not isinstance(metadata, dict):
+        raise LooplineInputError(f"{metadata_file}: the file must be a JSON object, not {type(metadata).__name__}")
+    return FeatureSpec.from_json(spec_file.read_bytes(), str(spec_file)), metadata

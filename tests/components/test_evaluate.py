@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,14 +49,20 @@ def test_first_model_is_approved_with_every_metric(models, penguins_splits: dict
     assert "**Approved**" in report and "| island | Biscoe |" in report
 
 
+def _production(bundle: Path, eval_dir: Path, tmp_path: Path, tolerance: float) -> tuple[str, Any, Any]:
+    """A registry whose production is `bundle`, evaluated first: (registry URI, evaluation, version)."""
+    registry_uri = str(tmp_path / "registry")
+    evaluation = evaluate(bundle, eval_dir, registry_uri, "penguins", {}, tolerance, **QUIET)
+    version = register(bundle, _write_evaluation(evaluation, tmp_path / "e1"), registry_uri, "penguins", "run-1",
+                       **QUIET)
+    Registry(registry_uri).promote("penguins", version.number, "run-1", "first model")
+    return registry_uri, evaluation, version
+
+
 def test_a_worse_candidate_is_rejected_and_production_is_unchanged(
     models, penguins_splits: dict[str, Path], tmp_path: Path
 ) -> None:
-    registry_uri = str(tmp_path / "registry")
-    good = evaluate(models["good"], penguins_splits["eval"], registry_uri, "penguins", {}, 0.01, **QUIET)
-    first = register(models["good"], _write_evaluation(good, tmp_path / "e1"), registry_uri, "penguins", "run-1",
-                     **QUIET)
-    Registry(registry_uri).promote("penguins", first.number, "run-1", "first model")
+    registry_uri, good, first = _production(models["good"], penguins_splits["eval"], tmp_path, 0.01)
 
     worse = evaluate(models["worse"], penguins_splits["eval"], registry_uri, "penguins", {}, 0.01, **QUIET)
     assert not worse.decision.approved
@@ -76,11 +83,7 @@ def test_a_worse_candidate_is_rejected_and_production_is_unchanged(
 def test_the_same_candidate_passes_against_itself_within_tolerance(
     models, penguins_splits: dict[str, Path], tmp_path: Path
 ) -> None:
-    registry_uri = str(tmp_path / "registry")
-    result = evaluate(models["good"], penguins_splits["eval"], registry_uri, "penguins", {}, 0.0, **QUIET)
-    version = register(models["good"], _write_evaluation(result, tmp_path / "e"), registry_uri, "penguins", "r",
-                       **QUIET)
-    Registry(registry_uri).promote("penguins", version.number, "r", "baseline")
+    registry_uri, _, _ = _production(models["good"], penguins_splits["eval"], tmp_path, 0.0)
     again = evaluate(models["good"], penguins_splits["eval"], registry_uri, "penguins", {}, 0.0, **QUIET)
     assert again.decision.approved and again.production_version == 1
     saved = json.loads(again.to_json())

@@ -16,7 +16,7 @@ from components.catalog import CONTRACTS
 from components.train.model import Hyperparameters
 from components.validate.checks import Thresholds
 from loopline import cli
-from loopline.run import ARGUMENTS
+from loopline.run import pipeline_arguments
 from pipelines import PIPELINES, create
 from pipelines.settings import CompileSettings
 
@@ -57,7 +57,7 @@ def test_components_default_like_the_pipeline(pipeline: str, pipeline_defaults: 
 @pytest.mark.parametrize("pipeline", PIPELINES)
 def test_loopline_run_defaults_like_the_pipeline(pipeline: str, pipeline_defaults: dict[str, dict[str, Any]]) -> None:
     args = cli.build_parser().parse_args(["run", pipeline])
-    given = ARGUMENTS[pipeline](args)
+    given = pipeline_arguments(args)
     defaults = pipeline_defaults[pipeline]
     assert set(given) - LOCAL_CHOICES <= set(defaults), "every option maps to a pipeline parameter"
     assert set(defaults) - set(given) == set(), "every defaulted pipeline parameter has an option"
