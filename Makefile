@@ -91,8 +91,8 @@ PYTEST = status=0; .venv/bin/python -m pytest $(1) $(PYTEST_ARGS) || status=$$?;
 test: install  ## every test (starts the GCS emulator itself); "no tests collected" fails
 	@$(call PYTEST,)
 
-test-fast: install  ## the tests that need neither a kfp.local pipeline run nor the serving server (~1 min)
-	@$(call PYTEST,-m "not slow and not serving")
+test-fast: install  ## the tests that need neither a kfp.local pipeline run nor the serving server, on 2 workers (~50 s)
+	@$(call PYTEST,-n 2 -m "not slow and not serving")
 
 bench: bench-validate bench-pipeline bench-serve  ## every benchmark
 

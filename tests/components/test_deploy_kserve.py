@@ -30,7 +30,7 @@ def fake_factory() -> Iterator:
 
     def make(ready_after: int | None) -> FakeKubernetes:
         fake = FakeKubernetes(ready_after)
-        threading.Thread(target=fake.server.serve_forever, daemon=True).start()
+        threading.Thread(target=fake.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         started.append(fake)
         return fake
 

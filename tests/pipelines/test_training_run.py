@@ -47,7 +47,8 @@ def test_penguins_trains_evaluates_and_registers(penguins) -> None:
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "loopline: APPROVED: approved: first model; accuracy" in proc.stdout
     assert f"loopline: registered version 1: {registry}/penguins/versions/1" in proc.stdout
-    assert "train: epoch 1/20" in proc.stdout + proc.stderr
+    assert "train: epoch 1/20" in (run / "run.log").read_text(), "train's per-epoch lines are in the run's log"
+    assert "  train " in proc.stdout and "20 epochs, best" in proc.stdout
     bundle = run / "train" / "model"
     for name in (SAVED_MODEL_DIR, FEATURE_SPEC_FILE, METADATA_FILE):
         assert (bundle / name).exists()
