@@ -68,6 +68,7 @@ def create_pipeline(settings: CompileSettings) -> dsl.graph_component.GraphCompo
         )
         trained = configure(steps.train(
             train=data.outputs[keys.TRAIN], eval=data.outputs[keys.EVAL], schema=checked.outputs[keys.SCHEMA],
+            statistics=checked.outputs[keys.STATISTICS],
             label_column=label_column, features=features, exclude_features=exclude_features, task=task,
             hidden_units=hidden_units, hidden_layers=hidden_layers, dropout=dropout, learning_rate=learning_rate,
             epochs=epochs, batch_size=batch_size, early_stopping_patience=early_stopping_patience, seed=seed,

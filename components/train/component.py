@@ -7,6 +7,7 @@ def train(
     train: dsl.Input[dsl.Dataset],
     eval: dsl.Input[dsl.Dataset],
     schema: dsl.Input[dsl.Artifact],
+    statistics: dsl.Input[dsl.Artifact],
     model: dsl.Output[dsl.Model],
     metrics: dsl.Output[dsl.Metrics],
     label_column: str,
@@ -23,7 +24,8 @@ def train(
     seed: int = 42,
     run_id: str = dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
 ):
-    """Train a Keras model whose preprocessing is inside it; write the model bundle.
+    """Train a Keras model whose preprocessing is inside it; write the model bundle, with its monitoring
+    baseline (frozen bins, the schema and validate's train `statistics`).
 
     Task from the label (categorical -> classification, numeric -> regression) unless `task` says.
     Features: `features` (default every schema feature) minus `exclude_features` and the label.
@@ -46,6 +48,7 @@ def train(
         Hyperparameters(hidden_units=hidden_units, hidden_layers=hidden_layers, dropout=dropout,
                         learning_rate=learning_rate, epochs=epochs, batch_size=batch_size,
                         early_stopping_patience=early_stopping_patience, seed=seed),
+        statistics_path=Path(statistics.path) / keys.STATS_FILE.format(split=keys.TRAIN),
         provenance={
             "data_hash": train.metadata.get("content_hash", ""),
             "source_uris": train.metadata.get("source_uris", []),

@@ -9,8 +9,12 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import keras
+import pyarrow as pa
+import pyarrow.parquet as pq
 import tensorflow as tf
 
+from components.lib.arrays import feature_arrays
+from components.lib.baseline import Baseline, make_baseline, write_baseline
 from components.lib.bundle import SAVED_MODEL_DIR, FeatureSpec, write_bundle_files
 from components.lib.datasets import parquet_files
 from components.lib.provenance import code_version, environment_hash, utc_now
@@ -69,8 +73,10 @@ def train(
     hp: Hyperparameters = Hyperparameters(),
     provenance: dict[str, Any] | None = None,
     log: Callable[[str], None] = print,
+    statistics_path: Path | None = None,
 ) -> TrainResult:
-    """Fit the model on train (early stopping on eval loss) and write the bundle whole, or nothing."""
+    """Fit the model on train (early stopping on eval loss) and write the bundle whole, or nothing; the
+    bundle carries its monitoring baseline (and the train split's TFDV statistics when given)."""
     started = time.perf_counter()
     keras.utils.set_random_seed(hp.seed)
     tf.config.experimental.enable_op_determinism()
@@ -106,14 +112,24 @@ def train(
         "time": utc_now(),
         **(provenance or {}),
     }
-    _write_bundle(model, spec, metadata, Path(bundle_dir))
+    baseline = _baseline(model, spec, train_files, eval_data)
+    _write_bundle(model, spec, metadata, Path(bundle_dir),
+                  lambda folder: write_baseline(folder, baseline, schema_path, statistics_path))
     seconds = time.perf_counter() - started
     log(f"train: best epoch {best} of {metadata['epochs_run']}, "
         + " ".join(f"{k}={v:.4f}" for k, v in sorted(metadata["metrics"].items())) + f" ({seconds:.1f} s)")
     return TrainResult(spec, history, best, seconds, counts.rows, counts.dropped, Path(bundle_dir), metadata)
 
 
-def _write_bundle(model: keras.Model, spec: FeatureSpec, metadata: dict[str, Any], bundle_dir: Path) -> None:
+def _baseline(model: keras.Model, spec: FeatureSpec, train_files: Sequence[str], eval_data: tf.data.Dataset
+              ) -> Baseline:
+    """Frozen bins of the train split's raw features and of the model's predictions on the eval split."""
+    table = pa.concat_tables([pq.read_table(path, columns=spec.names) for path in train_files])
+    return make_baseline(spec, feature_arrays(table, spec), model.predict(eval_data, verbose=0))
+
+
+def _write_bundle(model: keras.Model, spec: FeatureSpec, metadata: dict[str, Any], bundle_dir: Path,
+                  write_extra: Callable[[Path], None]) -> None:
     """Export into a temp folder beside the target, then rename: a reader never sees half a bundle."""
     staging = bundle_dir.with_name(f".{bundle_dir.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
@@ -121,6 +137,7 @@ def _write_bundle(model: keras.Model, spec: FeatureSpec, metadata: dict[str, Any
     try:
         export(model, spec, staging / SAVED_MODEL_DIR)
         write_bundle_files(staging, spec, metadata)
+        write_extra(staging)
         if bundle_dir.exists():
             shutil.rmtree(bundle_dir)
         staging.rename(bundle_dir)
