@@ -31,6 +31,11 @@ INFRA_OK = "infra_ok"
 # register outputs
 VERSION = "version"
 
+# monitor outputs
+MONITORING = "monitoring"
+MONITORING_FILE = "monitoring.json"
+DECISION = "decision"
+
 # deploy outputs
 INFERENCE_SERVICE = "inference_service"  # the rendered InferenceService (YAML)
 DEPLOYED = "deployed"

@@ -11,3 +11,4 @@ OUT = Path("out")
 PIPELINE_ROOT = OUT / "pipeline-root"
 REGISTRY = OUT / "registry"
 MODEL_REPOSITORY = OUT / "models"
+PREDICTION_LOG = OUT / "prediction-log"

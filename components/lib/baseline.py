@@ -20,6 +20,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from components.errors import LooplineInputError
+from components.lib import uri as uri_io
 from components.lib.bundle import CATEGORICAL, CLASSIFICATION, NUMERIC, FeatureSpec
 
 BASELINE_DIR = "baseline"
@@ -144,14 +145,20 @@ def write_baseline(bundle_dir: Path, baseline: Baseline, schema_path: Path,
 
 
 def read_baseline(bundle_dir: Path, version: str = "") -> Baseline:
-    """The baseline of a bundle; a bundle made before baselines existed is a clear error naming the version."""
-    path = Path(bundle_dir) / BASELINE_DIR / BINS_FILE
-    what = f"model version {version} ({bundle_dir})" if version else f"bundle {bundle_dir}"
-    if not path.is_file():
+    """The baseline of a bundle folder; a bundle made before baselines existed is a clear error naming the version."""
+    return baseline_at(str(bundle_dir), version)
+
+
+def baseline_at(bundle_uri: str, version: str = "") -> Baseline:
+    """The baseline of a bundle at a local path or gs:// URI (a registry version's folder), reading only its bins."""
+    path = uri_io.join(bundle_uri, BASELINE_DIR, BINS_FILE)
+    what = f"model version {version} ({bundle_uri})" if version else f"bundle {bundle_uri}"
+    text = uri_io.read_bytes_if_exists(path)
+    if text is None:
         raise LooplineInputError(f"{what} has no monitoring baseline ({BASELINE_DIR}/{BINS_FILE}): it was trained "
                                  "before loopline wrote baselines; retrain it to monitor it")
     try:
-        raw: dict[str, Any] = json.loads(path.read_text())
+        raw: dict[str, Any] = json.loads(text)
         return Baseline([Bins(**b) for b in raw["features"]], Bins(**raw["prediction"]), int(raw["train_rows"]),
                         int(raw["eval_rows"]))
     except (ValueError, KeyError, TypeError) as err:

@@ -1,0 +1,43 @@
+"""monitor's KFP contract: the prediction log, the model and the registry in; drift per version and a decision out."""
+
+from typing import NamedTuple
+
+from kfp import dsl
+
+
+def monitor(
+    prediction_log_uri: str,
+    model_name: str,
+    registry_uri: str,
+    monitoring: dsl.Output[dsl.Artifact],
+    report_markdown: dsl.Output[dsl.Markdown],
+    metrics: dsl.Output[dsl.Metrics],
+    window_hours: float = 24.0,
+    since: str = "",
+    until: str = "",
+    thresholds: dict = {},
+    min_rows: int = 500,
+) -> NamedTuple("MonitorDecision", [("decision", str), ("reason", str)]):
+    """Served rows of the window (`since`..`until`, ISO times, or the last `window_hours`) against each
+    served version's frozen baseline: PSI, KL (larger direction), Jensen-Shannon and L-infinity per
+    feature and for the prediction, each with its noise floor at the window's size.
+
+    `decision`: "retrain" (naming the features and measures), "ok", or "insufficient data" (production
+    served fewer than `min_rows` rows: never a retrain). `thresholds` overrides the defaults per check
+    ({"psi": 0.2, "kl": 0.2, "js": 0.1, "linf": 0.1, "new": 0.01}; `new`: the share of served values in
+    bins the training data never filled, such as an unseen category).
+    """
+    from collections import namedtuple
+    from pathlib import Path
+
+    from components.monitor.executor import MonitorOutputs
+    from components.monitor.executor import monitor as run_monitor
+    from components.monitor.log_reading import window_of
+
+    result = run_monitor(prediction_log_uri, model_name, registry_uri, window_of(since, until, window_hours),
+                         thresholds=thresholds, min_rows=min_rows,
+                         outputs=MonitorOutputs(Path(monitoring.path), Path(report_markdown.path)))
+    for name, value in result.scalar_metrics().items():
+        metrics.log_metric(name, value)
+    monitoring.metadata.update(decision=result.decision, reason=result.reason)
+    return namedtuple("MonitorDecision", ["decision", "reason"])(result.decision, result.reason)

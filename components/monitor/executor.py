@@ -1,0 +1,129 @@
+"""monitor's logic, free of KFP: read a window of the prediction log, measure drift per version, decide.
+
+The production version decides: `insufficient data` when it served fewer than `min_rows` rows in the
+window (never a retrain), `retrain` when a feature or the prediction drifted (naming them and the
+measures), else `ok`. Other versions seen in the window (a canary, the previous production) are
+measured against their own baselines and reported apart.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from components import keys
+from components.errors import LooplineInputError
+from components.lib.baseline import Baseline, baseline_at
+from components.lib.registry import PRODUCTION, Registry
+from components.monitor.drift import CHECKS, THRESHOLDS, FeatureDrift, version_drift
+from components.monitor.log_reading import Window, read_served
+from components.monitor.measures import MEASURES
+
+RETRAIN, OK, INSUFFICIENT = "retrain", "ok", "insufficient data"
+MIN_ROWS = 500
+
+
+@dataclass(frozen=True)
+class MonitorOutputs:
+    """Where monitor writes: its folder (monitoring.json) and the Markdown summary."""
+
+    monitoring_dir: Path
+    report_path: Path
+
+
+@dataclass(frozen=True)
+class VersionReport:
+    """One served version in the window: its rows and every feature's drift."""
+
+    version: str
+    rows: int
+    production: bool
+    drift: list[FeatureDrift]
+
+    def drifted(self) -> list[FeatureDrift]:
+        """The features (and prediction) that drifted."""
+        return [d for d in self.drift if d.drifted]
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    """The window's decision and everything measured, per version."""
+
+    model: str
+    window: str
+    production_version: int
+    decision: str
+    reason: str
+    thresholds: dict[str, float]
+    min_rows: int
+    versions: list[VersionReport] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        """monitoring.json: every measure, floor, threshold and count, per version."""
+        return json.dumps(asdict(self), indent=1)
+
+    def scalar_metrics(self) -> dict[str, float]:
+        """What KFP's Metrics artifact shows: production's rows, drifted features, and each measure's largest value."""
+        production = next((v for v in self.versions if v.production), None)
+        if production is None:
+            return {"rows": 0.0}
+        worst = {f"max_{m}": max(d.measures[m] for d in production.drift) for m in MEASURES}
+        return {"rows": float(production.rows), "drifted_features": float(len(production.drifted())), **worst}
+
+
+def _decide(production: VersionReport | None, min_rows: int, thresholds: dict[str, float]) -> tuple[str, str]:
+    rows = production.rows if production else 0
+    if rows < min_rows:
+        return INSUFFICIENT, f"{rows:,} rows served by production in the window, fewer than the minimum {min_rows:,}"
+    drifted = production.drifted()
+    if drifted:
+        return RETRAIN, f"drift on {rows:,} rows: " + ", ".join(d.describe(thresholds) for d in drifted)
+    return OK, f"no drift on {rows:,} rows: every measure within its threshold or its noise floor"
+
+
+def monitor(log_uri: str, model_name: str, registry_uri: str, window: Window,
+            thresholds: dict[str, float] | None = None, min_rows: int = MIN_ROWS,
+            outputs: MonitorOutputs | None = None, log: Callable[[str], None] = print) -> Monitoring:
+    """Measure the window's served traffic of `model_name` against each version's baseline and decide;
+    write monitoring.json and the summary into `outputs` when given (the component always gives them)."""
+    limits = {**THRESHOLDS, **(thresholds or {})}
+    unknown = sorted(set(limits) - set(CHECKS))
+    if unknown:
+        raise LooplineInputError(f"unknown drift check(s) {unknown}; checks: {', '.join(CHECKS)}")
+    registry = Registry(registry_uri)
+    production = registry.alias(model_name, PRODUCTION)
+    if production is None:
+        raise LooplineInputError(f"model {model_name!r} has no production version in registry {registry_uri}")
+    baseline = baseline_at(production.uri, str(production.number))
+    served = read_served(log_uri, model_name, window, baseline)
+    reports = []
+    for version, rows in sorted(served.items()):
+        own = baseline if version == str(production.number) else _baseline_of(registry, model_name, version)
+        columns = {name: rows.column(name) for name in rows.values}
+        reports.append(VersionReport(version, rows.rows, version == str(production.number),
+                                     version_drift(own, columns, limits) if own else []))
+    decision, reason = _decide(next((r for r in reports if r.production), None), min_rows, limits)
+    log(f"monitor: {model_name} v{production.number}, window {window}: {decision}: {reason}")
+    result = Monitoring(model_name, str(window), production.number, decision, reason, limits, min_rows, reports)
+    if outputs is not None:
+        write(result, outputs)
+    return result
+
+
+def _baseline_of(registry: Registry, model: str, version: str) -> Baseline | None:
+    """Another version's baseline, or None when the log names a version the registry does not hold."""
+    if not version.isdigit():
+        return None
+    return baseline_at(registry.version(model, int(version)).uri, version)
+
+
+def write(result: Monitoring, outputs: MonitorOutputs) -> None:
+    """monitoring.json into its folder and the Markdown summary beside it."""
+    from components.monitor.report import summary_markdown
+
+    outputs.monitoring_dir.mkdir(parents=True, exist_ok=True)
+    (outputs.monitoring_dir / keys.MONITORING_FILE).write_text(result.to_json())
+    outputs.report_path.write_text(summary_markdown(result))
+

@@ -1,0 +1,30 @@
+"""monitor's Markdown summary for the KFP UI: the decision first, then per version each feature's measures
+against their thresholds and noise floors."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from components.lib import markdown
+from components.monitor.measures import MEASURES
+
+if TYPE_CHECKING:
+    from components.monitor.executor import Monitoring
+
+
+def summary_markdown(result: Monitoring) -> str:
+    """The summary: decision and reason, window, then one table per served version."""
+    lines = ["# Monitoring", "", f"**{result.decision}**: {markdown.cell(result.reason)}", "",
+             f"Model `{markdown.cell(result.model)}`, production v{result.production_version}, window {result.window}. "
+             "A measure flags a feature when it is above its threshold and above its noise floor (the value the "
+             "training distribution reaches on a sample of the window's size).", ""]
+    limits = ", ".join(f"{m} {result.thresholds[m]:g}" for m in MEASURES)
+    lines += [f"Thresholds: {limits}.", ""]
+    for version in result.versions:
+        role = "production" if version.production else "other version"
+        lines += [f"## v{markdown.cell(version.version)} ({role}): {version.rows:,} rows", ""]
+        headers = ["feature", *[f"{m} (floor)" for m in MEASURES], "drifted by"]
+        rows = [[markdown.cell(d.name), *[f"{d.measures[m]:.4f} ({d.floors[m]:.4f})" for m in MEASURES],
+                 markdown.cell(", ".join(d.drifted_by) or "—")] for d in version.drift]
+        lines += markdown.table(headers, rows, "l" + "r" * len(MEASURES)) + [""]
+    return "\n".join(lines)
