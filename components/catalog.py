@@ -14,7 +14,9 @@ from components.deploy.component import deploy
 from components.evaluate.component import evaluate
 from components.infra_validate.component import infra_validate
 from components.ingest.component import ingest
+from components.monitor.component import monitor
 from components.register.component import register
+from components.retrain.component import retrain
 from components.train.component import train
 from components.validate.component import validate
 
@@ -27,6 +29,8 @@ CONTRACTS: dict[str, tuple[Callable, str]] = {
     "infra_validate": (infra_validate, "serving"),
     "register": (register, "pipeline"),
     "deploy": (deploy, "pipeline"),
+    "monitor": (monitor, "pipeline"),
+    "retrain": (retrain, "pipeline"),
 }
 
 
@@ -41,6 +45,8 @@ class Components:
     infra_validate: Any
     register: Any
     deploy: Any
+    monitor: Any
+    retrain: Any
 
 
 def build(images: Images) -> Components:

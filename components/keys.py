@@ -36,6 +36,9 @@ MONITORING = "monitoring"
 MONITORING_FILE = "monitoring.json"
 DECISION = "decision"
 
+# retrain outputs
+TRIGGERED = "triggered"
+
 # deploy outputs
 INFERENCE_SERVICE = "inference_service"  # the rendered InferenceService (YAML)
 DEPLOYED = "deployed"

@@ -13,14 +13,48 @@ from typing import Any
 
 from components.lib import uri as uri_io
 from loopline import output, paths
-from loopline.arguments import assignment, names
+from loopline.arguments import assignment, names, parameter
 
 # What `loopline run` itself uses (not pipeline parameters), and the parameters that are paths or URIs.
 RUNNER_OPTIONS = {"command", "pipeline", "func", "pipeline_root", "verbose"}
-URI_PARAMETERS = {"source", "schema_uri", "baseline_statistics_uri", "registry_uri", "model_repository"}
+URI_PARAMETERS = {"source", "schema_uri", "baseline_statistics_uri", "registry_uri", "model_repository",
+                  "prediction_log_uri", "retrain_source", "local_pipeline_root"}
+DICT_PARAMETERS = {"floors", "thresholds", "overrides"}  # given as repeated KEY=VALUE options
+
+
+def _add_runner_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--pipeline-root", type=Path, default=paths.PIPELINE_ROOT)
+    parser.add_argument("--verbose", action="store_true", help="stream every step's full log (else: one line a step)")
+
+
+def _add_monitoring_args(parser: argparse.ArgumentParser) -> None:
+    _add_runner_args(parser)
+    parser.add_argument("--prediction-log", dest="prediction_log_uri", default=str(paths.PREDICTION_LOG),
+                        help="the predictor's prediction log: a folder or gs:// URI")
+    parser.add_argument("--registry", dest="registry_uri", default=str(paths.REGISTRY),
+                        help="model registry: a folder or gs:// URI")
+    parser.add_argument("--model-name", default="penguins")
+    parser.add_argument("--window-hours", type=float, default=24.0, help="the window: the last H hours")
+    parser.add_argument("--since", default="", help="the window's start (ISO time); with --until instead of hours")
+    parser.add_argument("--until", default="", help="the window's end (ISO time; default: now)")
+    parser.add_argument("--threshold", dest="thresholds", type=assignment, action="append", default=[],
+                        metavar="CHECK=V", help="psi, kl, js, linf or new threshold (repeatable)")
+    parser.add_argument("--min-rows", type=int, default=500, help="fewer rows: insufficient data, never a retrain")
+    parser.add_argument("--retrain-source", default="", help="the new labelled data to retrain on (URI)")
+    parser.add_argument("--retrain-target", choices=["local", "kfp", "none"], default="local")
+    parser.add_argument("--cooldown-hours", type=float, default=24.0, help="no second retrain within this")
+    parser.add_argument("--override", dest="overrides", type=parameter, action="append", default=[],
+                        metavar="KEY=VALUE", help="a training parameter instead of production's (repeatable)")
+    parser.add_argument("--local-pipeline-root", default=str(paths.PIPELINE_ROOT),
+                        help="where a local retraining run goes")
+    parser.add_argument("--kfp-host", default="", help="KFP API URL (target kfp)")
+    parser.add_argument("--kfp-namespace", default="", help="Kubeflow profile namespace (target kfp)")
+    parser.add_argument("--training-pipeline", default="loopline-training", help="the uploaded training pipeline")
+    parser.add_argument("--experiment", default="loopline", help="the KFP experiment of retraining runs")
 
 
 def _add_data_validation_args(parser: argparse.ArgumentParser) -> None:
+    _add_runner_args(parser)
     parser.add_argument("--source", default=str(paths.BUNDLED_DATA), help="CSV/Parquet file, folder, glob or gs:// URI")
     parser.add_argument("--label", dest="label_column", default="species",
                         help="label column (must exist in the source)")
@@ -36,8 +70,6 @@ def _add_data_validation_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--beam-arg", dest="beam_pipeline_args", action="append", default=[],
                         help="a Beam pipeline option (repeatable)")
     parser.add_argument("--on-anomalies", choices=["fail", "continue"], default="fail")
-    parser.add_argument("--pipeline-root", type=Path, default=paths.PIPELINE_ROOT)
-    parser.add_argument("--verbose", action="store_true", help="stream every step's full log (else: one line a step)")
 
 
 def _add_training_args(parser: argparse.ArgumentParser) -> None:
@@ -77,12 +109,12 @@ def _add_training_args(parser: argparse.ArgumentParser) -> None:
 
 def pipeline_arguments(args: argparse.Namespace) -> dict[str, Any]:
     """The pipeline's arguments: every option but the runner's own (each option's `dest` is the
-    parameter's name), local paths made absolute, floors as a dict."""
+    parameter's name), local paths made absolute, repeated KEY=VALUE options as dicts."""
     given = {name: value for name, value in vars(args).items() if name not in RUNNER_OPTIONS}
     for name in URI_PARAMETERS & set(given):
         given[name] = uri_io.absolute(given[name])
-    if "floors" in given:
-        given["floors"] = dict(given["floors"])
+    for name in DICT_PARAMETERS & set(given):
+        given[name] = dict(given[name])
     return given
 
 
@@ -120,6 +152,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     _add_data_validation_args(pipelines.add_parser("data-validation", help="ingest -> validate"))
     _add_training_args(pipelines.add_parser(
         "training", help="ingest -> validate -> train -> evaluate + infra-validate -> register -> deploy"))
+    _add_monitoring_args(pipelines.add_parser("monitoring", help="monitor -> retrain (on drift)"))
     parser.set_defaults(func=run)
 
     compiling = commands.add_parser("compile", help="compile every pipeline to YAML (settings: LOOPLINE_* variables)")

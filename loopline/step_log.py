@@ -54,6 +54,11 @@ def _decision(flag: str, yes: str, no: str) -> Callable[[dict[str, Any]], str]:
     return shown
 
 
+def _monitor(outputs: dict[str, Any]) -> str:
+    values = outputs.get("parameterValues", {})
+    return f"{values.get(keys.DECISION)}: {values.get(keys.REASON, '')}"
+
+
 def _register(outputs: dict[str, Any]) -> str:
     return f"version {outputs.get('parameterValues', {}).get(keys.VERSION)}"
 
@@ -67,6 +72,8 @@ RESULTS: dict[str, Callable[[dict[str, Any]], str]] = {
     "infra-validate": _decision(keys.INFRA_OK, "serves", "does NOT serve"),
     "register": _register,
     "deploy": _decision(keys.DEPLOYED, "DEPLOYED", "NOT DEPLOYED"),
+    "monitor": _monitor,
+    "retrain": _decision(keys.TRIGGERED, "TRIGGERED", "not triggered"),
 }
 
 

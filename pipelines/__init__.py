@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Callable
 if TYPE_CHECKING:
     from pipelines.settings import CompileSettings
 
-MODULES = {"data-validation": "pipelines.data_validation", "training": "pipelines.training"}
+MODULES = {"data-validation": "pipelines.data_validation", "training": "pipelines.training",
+           "monitoring": "pipelines.monitoring"}
 PIPELINES = tuple(MODULES)
 
 

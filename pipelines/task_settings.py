@@ -29,6 +29,7 @@ HEAVY = {
     "train": Resources("2", "4", "4Gi", "8Gi"),
     "evaluate": Resources("1", "2", "2Gi", "4Gi"),
     "infra-validate": Resources("1", "2", "2Gi", "3Gi"),
+    "monitor": Resources("1", "2", "2Gi", "4Gi"),
 }
 # Retried on failure: steps that read from the network and have no side effect, so a repeat is
 # harmless. register and deploy change the registry / the cluster and are not retried.
@@ -38,8 +39,8 @@ RETRY_BACKOFF = "30s"
 # register and deploy change state: never cached. Note that ingest's cache key is the source URI,
 # not its content (see the README on scheduled runs).
 CACHED = {"ingest": True, "validate": True, "train": True, "infra-validate": True,
-          "evaluate": False, "register": False, "deploy": False}
-RETRIED = ("ingest", "validate", "evaluate")
+          "evaluate": False, "register": False, "deploy": False, "monitor": False, "retrain": False}
+RETRIED = ("ingest", "validate", "evaluate", "monitor")
 
 
 def configure(task: dsl.PipelineTask, step: str, settings: CompileSettings) -> dsl.PipelineTask:

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from fakes.kubernetes_api import FakeKubernetes, apply_merge_patch
 from hypothesis import given
 from hypothesis import strategies as st
 from kubernetes.client.rest import ApiException
@@ -21,6 +20,7 @@ from components.deploy.inference_service import ServiceSettings, render
 from components.deploy.kubernetes_target import apply_and_wait, merge_patch
 from components.errors import RolloutError
 from components.lib.registry import PRODUCTION, Registry
+from fakes.kubernetes_api import FakeKubernetes, apply_merge_patch
 from loopline import cli
 
 

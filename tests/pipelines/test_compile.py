@@ -69,12 +69,16 @@ def _tasks_and_executors(path: Path) -> tuple[dict, dict]:
     return spec["root"]["dag"]["tasks"], spec["deploymentSpec"]["executors"]
 
 
-def test_cluster_settings_on_the_training_tasks() -> None:
+@pytest.mark.parametrize(("name", "steps"), [
+    ("training", {"ingest", "validate", "train", "evaluate", "infra-validate", "register", "deploy"}),
+    ("monitoring", {"monitor", "retrain"}),
+])
+def test_cluster_settings_on_the_tasks(name: str, steps: set[str]) -> None:
     """Heavy steps have requests and limits; only side-effect-free reads are cached or retried."""
     from pipelines.task_settings import CACHED, HEAVY, RETRIED
 
-    tasks, executors = _tasks_and_executors(compiled_path("training", COMPILED_DIR))
-    assert {t["taskInfo"]["name"] for t in tasks.values()} == set(CACHED)
+    tasks, executors = _tasks_and_executors(compiled_path(name, COMPILED_DIR))
+    assert {t["taskInfo"]["name"] for t in tasks.values()} == steps
     for task in tasks.values():
         step = task["taskInfo"]["name"]
         assert task.get("cachingOptions", {}).get("enableCache", False) is CACHED[step], step
@@ -87,6 +91,7 @@ def test_cluster_settings_on_the_training_tasks() -> None:
         else:
             assert resources is None, step
     assert not CACHED["deploy"] and not CACHED["evaluate"] and CACHED["ingest"] and CACHED["validate"]
+    assert not CACHED["monitor"] and not CACHED["retrain"], "monitoring reads a log that grows: never cached"
 
 
 def _compile_with(out_dir: Path, settings: dict[str, str]) -> subprocess.CompletedProcess:

@@ -21,10 +21,11 @@ from pipelines import PIPELINES, create
 from pipelines.settings import CompileSettings
 
 # Pipeline parameters that reach a component under another name.
-RENAMED = {"deploy_target": "target", "kserve_namespace": "namespace"}
-# `loopline run` chooses these for a laptop on purpose: local folders under out/ (the pipeline has
-# no default for a source or registry, and "" for the model repository), given as absolute paths.
-LOCAL_CHOICES = {"source", "registry_uri", "model_repository"}
+RENAMED = {"deploy_target": "target", "kserve_namespace": "namespace", "retrain_target": "target"}
+# `loopline run` chooses these for a laptop on purpose: local folders under out/ (the pipelines have
+# no default for a source, registry or prediction log, and "" for the model repository and the local
+# retraining root), given as absolute paths.
+LOCAL_CHOICES = {"source", "registry_uri", "model_repository", "prediction_log_uri", "local_pipeline_root"}
 # A component default that is neutral on purpose: evaluate alone compares with nothing (no registry,
 # no model name); in a pipeline both always come from the pipeline's parameters.
 NEUTRAL = {("evaluate", "model_name")}

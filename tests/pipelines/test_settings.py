@@ -67,7 +67,7 @@ def test_importing_every_module_and_building_every_pipeline_reads_no_setting() -
     assert found["read"] == []
     assert {"pipelines.training", "pipelines.data_validation", "components.catalog", "loopline.cli"} <= set(
         found["modules"])
-    assert found["built"] == ["loopline-data-validation", "loopline-training"]
+    assert found["built"] == ["loopline-data-validation", "loopline-training", "loopline-monitoring"]
     assert found["control"] == ["LOOPLINE_PIPELINE_IMAGE", "LOOPLINE_REGISTRY", "LOOPLINE_SERVING_IMAGE",
                                 "LOOPLINE_TAG"]
 
@@ -93,4 +93,4 @@ def test_from_env_refuses_a_bad_value_naming_it(environ: dict[str, str], message
 
 
 def test_the_catalogue_names_every_pipeline_module() -> None:
-    assert PIPELINES == ("data-validation", "training")
+    assert PIPELINES == ("data-validation", "training", "monitoring")

@@ -12,13 +12,11 @@ import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from components.errors import LooplineInputError
-from components.lib import uri as uri_io
 from components.lib.baseline import BASELINE_DIR
 from components.lib.datasets import parquet_files
 from components.lib.inference import BundleModel
@@ -26,6 +24,7 @@ from components.lib.registry import Registry
 from components.monitor.executor import INSUFFICIENT, OK, RETRAIN, MonitorOutputs, monitor
 from components.monitor.log_reading import Window
 from loopline import cli
+from support.traffic import draw, write_log
 
 MODEL = "penguins"
 START = datetime(2026, 12, 1, 0, 0, tzinfo=timezone.utc)
@@ -56,32 +55,6 @@ def registry_uri(penguins_bundle: Path, tmp_path_factory: pytest.TempPathFactory
     return _registry(str(tmp_path_factory.mktemp("registry")), penguins_bundle, versions=2)
 
 
-def _draw(table: pa.Table, rows: int, seed: int, shift: float = 0.0, unseen: float = 0.0) -> pa.Table:
-    """`rows` rows drawn from `table`; optionally body_mass_g + `shift` and a share `unseen` of islands replaced."""
-    rng = np.random.default_rng(seed)
-    drawn = table.take(pa.array(rng.integers(0, table.num_rows, rows)))
-    if shift:
-        mass = drawn.column("body_mass_g").to_numpy().astype(float) + shift
-        drawn = drawn.set_column(drawn.schema.get_field_index("body_mass_g"), "body_mass_g", pa.array(mass))
-    if unseen:
-        islands = np.asarray(drawn.column("island").to_pylist(), dtype=object)
-        islands[rng.random(rows) < unseen] = "Atlantis"
-        drawn = drawn.set_column(drawn.schema.get_field_index("island"), "island", pa.array(islands.tolist()))
-    return drawn
-
-
-def _log(log_uri: str, rows: pa.Table, scorer: BundleModel, at: datetime, version: str = "1") -> None:
-    """Write `rows` as one prediction-log batch at time `at`, as the predictor writes it."""
-    probabilities = scorer.predict([rows])
-    stamp = at.isoformat(timespec="milliseconds")
-    entries = [{"time": stamp, "model": MODEL, "model_version": version, "inputs": inputs,
-                "outputs": {"label": scorer.spec.classes[int(np.argmax(p))],
-                            "probabilities": dict(zip(scorer.spec.classes, map(float, p)))}}
-               for inputs, p in zip(rows.to_pylist(), probabilities)]
-    name = f"{stamp.replace(':', '')}-{version}.jsonl"
-    uri_io.write_text(uri_io.join(log_uri, MODEL, stamp[:10], name), "".join(json.dumps(e) + "\n" for e in entries))
-
-
 def _hour(index: int) -> Window:
     return Window(START + timedelta(hours=index), START + timedelta(hours=index + 1))
 
@@ -93,7 +66,7 @@ def test_twenty_windows_of_the_training_distribution_raise_no_alarm(
     log_uri = str(tmp_path / "log")
     decisions = []
     for index in range(20):
-        _log(log_uri, _draw(train_rows, 2000, seed=index), scorer, _hour(index).since + timedelta(minutes=5))
+        write_log(log_uri, draw(train_rows, 2000, seed=index), scorer, _hour(index).since + timedelta(minutes=5))
         result = monitor(log_uri, MODEL, registry_uri, _hour(index), log=lambda _: None)
         decisions.append(result.decision)
         assert result.versions[0].rows == 2000
@@ -107,7 +80,8 @@ def test_a_real_shift_is_a_retrain_naming_the_feature(
     feature: str, measure: str
 ) -> None:
     log_uri = str(tmp_path / "log")
-    _log(log_uri, _draw(train_rows, 2000, seed=99, shift=shift, unseen=unseen), scorer, START + timedelta(minutes=5))
+    served = draw(train_rows, 2000, seed=99, shift=shift, unseen=unseen)
+    write_log(log_uri, served, scorer, START + timedelta(minutes=5))
     out = MonitorOutputs(tmp_path / "monitoring", tmp_path / "summary.md")
     result = monitor(log_uri, MODEL, registry_uri, _hour(0), outputs=out, log=lambda _: None)
     assert result.decision == RETRAIN and feature in result.reason
@@ -123,7 +97,7 @@ def test_fewer_rows_than_the_minimum_is_insufficient_data_never_a_retrain(
     tmp_path: Path, registry_uri: str, train_rows: pa.Table, scorer: BundleModel
 ) -> None:
     log_uri = str(tmp_path / "log")
-    _log(log_uri, _draw(train_rows, 100, seed=1, shift=1200.0), scorer, START + timedelta(minutes=5))
+    write_log(log_uri, draw(train_rows, 100, seed=1, shift=1200.0), scorer, START + timedelta(minutes=5))
     result = monitor(log_uri, MODEL, registry_uri, _hour(0), min_rows=500, log=lambda _: None)
     assert result.decision == INSUFFICIENT and "100 rows" in result.reason
 
@@ -132,8 +106,8 @@ def test_rows_outside_the_window_are_not_read(
     tmp_path: Path, registry_uri: str, train_rows: pa.Table, scorer: BundleModel
 ) -> None:
     log_uri = str(tmp_path / "log")
-    _log(log_uri, _draw(train_rows, 700, seed=2), scorer, START + timedelta(minutes=5))
-    _log(log_uri, _draw(train_rows, 900, seed=3, shift=1200.0), scorer, START + timedelta(hours=1, minutes=5))
+    write_log(log_uri, draw(train_rows, 700, seed=2), scorer, START + timedelta(minutes=5))
+    write_log(log_uri, draw(train_rows, 900, seed=3, shift=1200.0), scorer, START + timedelta(hours=1, minutes=5))
     inside = monitor(log_uri, MODEL, registry_uri, _hour(0), log=lambda _: None)
     assert inside.decision == OK and inside.versions[0].rows == 700
     assert monitor(log_uri, MODEL, registry_uri, _hour(1), log=lambda _: None).decision == RETRAIN
@@ -143,8 +117,8 @@ def test_two_versions_in_one_window_are_reported_apart_and_production_decides(
     tmp_path: Path, registry_uri: str, train_rows: pa.Table, scorer: BundleModel
 ) -> None:
     log_uri = str(tmp_path / "log")
-    _log(log_uri, _draw(train_rows, 1500, seed=4), scorer, START + timedelta(minutes=5), version="1")
-    _log(log_uri, _draw(train_rows, 600, seed=5, shift=1200.0), scorer, START + timedelta(minutes=6), version="2")
+    write_log(log_uri, draw(train_rows, 1500, seed=4), scorer, START + timedelta(minutes=5), version="1")
+    write_log(log_uri, draw(train_rows, 600, seed=5, shift=1200.0), scorer, START + timedelta(minutes=6), version="2")
     result = monitor(log_uri, MODEL, registry_uri, _hour(0), log=lambda _: None)
     by_version = {v.version: v for v in result.versions}
     assert (by_version["1"].production, by_version["1"].rows) == (True, 1500)
@@ -168,7 +142,7 @@ def test_log_and_registry_on_gcs(gcs_bucket: str, penguins_bundle: Path, train_r
                                  scorer: BundleModel) -> None:
     root = f"gs://{gcs_bucket}/monitor-test"
     registry = _registry(f"{root}/registry", penguins_bundle)
-    _log(f"{root}/log", _draw(train_rows, 800, seed=6, unseen=0.05), scorer, START + timedelta(minutes=5))
+    write_log(f"{root}/log", draw(train_rows, 800, seed=6, unseen=0.05), scorer, START + timedelta(minutes=5))
     result = monitor(f"{root}/log", MODEL, registry, _hour(0), log=lambda _: None)
     assert result.decision == RETRAIN and "island" in result.reason
 
@@ -177,7 +151,7 @@ def test_loopline_monitor_prints_the_table_and_the_decision(
     tmp_path: Path, registry_uri: str, train_rows: pa.Table, scorer: BundleModel, capsys: pytest.CaptureFixture
 ) -> None:
     log_uri = str(tmp_path / "log")
-    _log(log_uri, _draw(train_rows, 800, seed=7, shift=1200.0), scorer, START + timedelta(minutes=5))
+    write_log(log_uri, draw(train_rows, 800, seed=7, shift=1200.0), scorer, START + timedelta(minutes=5))
     code = cli.main(["monitor", "--prediction-log", log_uri, "--registry", registry_uri,
                      "--since", _hour(0).since.isoformat(), "--until", _hour(0).until.isoformat()])
     shown = capsys.readouterr().out

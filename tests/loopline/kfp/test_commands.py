@@ -17,9 +17,9 @@ from typing import Any, Iterator
 
 import kfp_server_api
 import pytest
-from fakes.kfp_api import FakeKFP
 
 from components.version import VERSION
+from fakes.kfp_api import FakeKFP
 from loopline.cli import main
 from pipelines.compiling import compiled_path
 

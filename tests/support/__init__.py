@@ -1,0 +1,1 @@
+"""Helpers shared by test modules in different folders (not fakes: real code paths, test data)."""
