@@ -60,9 +60,10 @@ lock: | $(UV)  ## re-resolve both lock files from their .in files
 	$(UV) pip compile --quiet --python-version 3.11 --python-platform x86_64-manylinux_2_36 requirements/pipeline.in -o $(PIPELINE_LOCK)
 	$(UV) pip compile --quiet --python-version 3.11 --python-platform x86_64-manylinux_2_36 kserve/requirements.in -o $(SERVING_LOCK)
 
-run: install  ## the main job: train/evaluate/deploy on the bundled data (kfp.local), then served predictions
+run: install  ## the whole lifecycle on the bundled data: train, deploy, serve, monitor, drift, retrain, redeploy
 	$(LOOPLINE) run training --floor min_accuracy=0.9
 	$(LOOPLINE) serve --smoke
+	$(LOOPLINE) lifecycle
 
 serve: install  ## the local predictor in the foreground on out/models (the deployed production models)
 	$(LOOPLINE) serve

@@ -33,7 +33,8 @@ def _rows(args: argparse.Namespace) -> list[dict[str, Any]]:
 
         from components.ingest.reading import CSV_NULLS
 
-        table = pacsv.read_csv(args.csv, convert_options=pacsv.ConvertOptions(null_values=CSV_NULLS))
+        table = pacsv.read_csv(args.csv, convert_options=pacsv.ConvertOptions(null_values=CSV_NULLS,
+                                                                                strings_can_be_null=True))
         return table.to_pylist()
     loaded = json.loads(args.json.read_text())
     return loaded["instances"] if isinstance(loaded, dict) else loaded

@@ -40,7 +40,8 @@ def _python() -> str:
 def _samples(spec_names: list[str], rows: int) -> list[dict]:
     import pyarrow.csv as pacsv
 
-    table = pacsv.read_csv(paths.BUNDLED_DATA, convert_options=pacsv.ConvertOptions(null_values=["NA", ""]))
+    table = pacsv.read_csv(paths.BUNDLED_DATA, convert_options=pacsv.ConvertOptions(null_values=["NA", ""],
+                                                                                       strings_can_be_null=True))
     complete = [r for r in table.select(spec_names).to_pylist() if None not in r.values()]
     return complete[:: max(1, len(complete) // rows)][:rows]
 

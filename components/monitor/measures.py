@@ -12,6 +12,8 @@ Definitions (p = the baseline's shares, q = the served shares, over the same k b
 - JS = Jensen-Shannon divergence in bits, in [0, 1]: 0.5 KL(p||m) + 0.5 KL(q||m), m = (p + q) / 2;
   terms with a zero share contribute 0.
 - L-infinity = max_i |q_i - p_i|, raw shares.
+- Edge cases: no observed rows, no expected rows, bins of different lengths or negative counts raise
+  ValueError; a single bin (k == 1) gives 0 for every measure.
 - Noise floor of a measure at n served rows: its `quantile` (0.99) over `resamples` (500) pairs of
   multinomial samples drawn from the baseline's own shares, one of the baseline's size and one of n
   rows: the value the training distribution reaches against itself by chance at these sizes. Both
@@ -71,6 +73,8 @@ def measures_many(expected: np.ndarray, observed: np.ndarray) -> dict[str, np.nd
 
 def measures(expected: np.ndarray, observed: np.ndarray) -> dict[str, float]:
     """Drift of `observed` bin counts from `expected` bin counts (same frozen bins): {"psi", "kl", "js", "linf"}."""
+    if np.ndim(expected) != 1 or np.ndim(observed) != 1:
+        raise ValueError(f"measures takes 1-D counts, got expected {np.shape(expected)}, observed {np.shape(observed)}")
     return {name: float(values[0]) for name, values in measures_many(expected, observed).items()}
 
 
