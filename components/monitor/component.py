@@ -11,6 +11,7 @@ def monitor(
     registry_uri: str,
     monitoring: dsl.Output[dsl.Artifact],
     report_markdown: dsl.Output[dsl.Markdown],
+    report_html: dsl.Output[dsl.HTML],
     metrics: dsl.Output[dsl.Metrics],
     window_hours: float = 24.0,
     since: str = "",
@@ -36,7 +37,8 @@ def monitor(
 
     result = run_monitor(prediction_log_uri, model_name, registry_uri, window_of(since, until, window_hours),
                          thresholds=thresholds, min_rows=min_rows,
-                         outputs=MonitorOutputs(Path(monitoring.path), Path(report_markdown.path)))
+                         outputs=MonitorOutputs(Path(monitoring.path), Path(report_markdown.path),
+                                                Path(report_html.path)))
     for name, value in result.scalar_metrics().items():
         metrics.log_metric(name, value)
     monitoring.metadata.update(decision=result.decision, reason=result.reason)

@@ -27,10 +27,11 @@ MIN_ROWS = 500
 
 @dataclass(frozen=True)
 class MonitorOutputs:
-    """Where monitor writes: its folder (monitoring.json) and the Markdown summary."""
+    """Where monitor writes: its folder (monitoring.json), the Markdown summary and the HTML report."""
 
     monitoring_dir: Path
     report_path: Path
+    html_path: Path
 
 
 @dataclass(frozen=True)
@@ -120,10 +121,12 @@ def _baseline_of(registry: Registry, model: str, version: str) -> Baseline | Non
 
 
 def write(result: Monitoring, outputs: MonitorOutputs) -> None:
-    """monitoring.json into its folder and the Markdown summary beside it."""
+    """monitoring.json into its folder, the Markdown summary and the HTML report beside it."""
+    from components.monitor.html_report import report_html
     from components.monitor.report import summary_markdown
 
     outputs.monitoring_dir.mkdir(parents=True, exist_ok=True)
     (outputs.monitoring_dir / keys.MONITORING_FILE).write_text(result.to_json())
     outputs.report_path.write_text(summary_markdown(result))
+    outputs.html_path.write_text(report_html(result))
 

@@ -82,7 +82,7 @@ def test_a_real_shift_is_a_retrain_naming_the_feature(
     log_uri = str(tmp_path / "log")
     served = draw(train_rows, 2000, seed=99, shift=shift, unseen=unseen)
     write_log(log_uri, served, scorer, START + timedelta(minutes=5))
-    out = MonitorOutputs(tmp_path / "monitoring", tmp_path / "summary.md")
+    out = MonitorOutputs(tmp_path / "monitoring", tmp_path / "summary.md", tmp_path / "report.html")
     result = monitor(log_uri, MODEL, registry_uri, _hour(0), outputs=out, log=lambda _: None)
     assert result.decision == RETRAIN and feature in result.reason
     drift = {d.name: d for d in result.versions[0].drift}
@@ -91,6 +91,9 @@ def test_a_real_shift_is_a_retrain_naming_the_feature(
     written = json.loads((tmp_path / "monitoring" / "monitoring.json").read_text())
     assert written["decision"] == RETRAIN and written["versions"][0]["drift"][0]["floors"]
     assert (tmp_path / "summary.md").read_text().startswith("# Monitoring\n\n**retrain**")
+    page = (tmp_path / "report.html").read_text()
+    assert "<div class='decision retrain'><b>retrain</b>" in page and "<script" not in page and "http" not in page
+    assert page.count("<h3>") == len(result.versions[0].drift) and f"<h3>{feature} <span class='flag'>" in page
 
 
 def test_fewer_rows_than_the_minimum_is_insufficient_data_never_a_retrain(
