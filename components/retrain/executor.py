@@ -24,7 +24,7 @@ from components.lib import uri as uri_io
 from components.lib.bundle import METADATA_FILE
 from components.lib.registry import PRODUCTION, Registry
 from components.lib.registry_audit import RETRAIN_SKIPPED, RETRAIN_TRIGGERED
-from components.train.model import Hyperparameters
+from components.train.hyperparameters import Hyperparameters
 
 TARGETS = ("local", "kfp", "none")
 RETRAIN = "retrain"  # monitor's decision that asks for training
@@ -62,13 +62,16 @@ def _recent_trigger(registry: Registry, model: str, cooldown_hours: float, now: 
 
 
 def run_local(arguments: dict[str, Any], pipeline_root: str) -> str:
-    """The training pipeline under kfp.local in a child process; returns its last output line (the run folder)."""
+    """The training pipeline under kfp.local in a child process (`loopline run training`); returns its run folder."""
+    from loopline.run import option_flags
+
     command = [sys.executable, "-m", "loopline.cli", "run", "training", "--pipeline-root", pipeline_root]
-    flags = {"source": "--source", "registry_uri": "--registry", "model_name": "--model-name",
-             "label_column": "--label", "task": "--task", "model_repository": "--model-repository",
-             "server_url": "--server-url", "early_stopping_patience": "--patience"}
+    flags = option_flags("training")
+    unknown = sorted(set(arguments) - set(flags))
+    if unknown:
+        raise LooplineInputError(f"not training parameters: {', '.join(unknown)}")
     for name, value in arguments.items():
-        flag = flags.get(name, "--" + name.replace("_", "-"))
+        flag = flags[name]
         if isinstance(value, list):
             value = ",".join(value)
         elif isinstance(value, float) and value.is_integer():

@@ -8,7 +8,6 @@ or one linear unit rescaled to the label's units (regression).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import keras
@@ -24,26 +23,10 @@ from components.lib.bundle import (
     SIGNATURE,
     FeatureSpec,
 )
+from components.train.hyperparameters import Hyperparameters
 
 FEATURES = "features"
 
-
-@dataclass(frozen=True, kw_only=True)
-class Hyperparameters:
-    """Training knobs; each field is the train component's (and the pipeline's) parameter of the same name."""
-
-    hidden_units: int = 16
-    hidden_layers: int = 1
-    dropout: float = 0.0
-    learning_rate: float = 0.01
-    epochs: int = 20
-    batch_size: int = 32
-    early_stopping_patience: int = 5
-    seed: int = 42
-
-    def as_dict(self) -> dict:
-        """For metadata.json."""
-        return asdict(self)
 
 
 def _numeric(x: keras.KerasTensor, mean: float, std: float) -> list[keras.KerasTensor]:

@@ -13,7 +13,7 @@ from typing import Any, Callable
 import pytest
 
 from components.catalog import CONTRACTS
-from components.train.model import Hyperparameters
+from components.train.hyperparameters import Hyperparameters
 from components.validate.checks import Thresholds
 from loopline import cli
 from loopline.run import pipeline_arguments
