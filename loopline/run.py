@@ -107,6 +107,19 @@ def _add_training_args(parser: argparse.ArgumentParser) -> None:
                         help="seconds to wait for Ready")
 
 
+# Each pipeline's options, by the pipeline's name.
+OPTIONS = {"data-validation": _add_data_validation_args, "training": _add_training_args,
+           "monitoring": _add_monitoring_args}
+
+
+def option_flags(pipeline: str) -> dict[str, str]:
+    """Each parameter of `pipeline` and the `loopline run` flag that sets it (for a child `loopline run`)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    OPTIONS[pipeline](parser)
+    return {action.dest: action.option_strings[0] for action in parser._actions
+            if action.option_strings and action.dest not in RUNNER_OPTIONS}
+
+
 def pipeline_arguments(args: argparse.Namespace) -> dict[str, Any]:
     """The pipeline's arguments: every option but the runner's own (each option's `dest` is the
     parameter's name), local paths made absolute, repeated KEY=VALUE options as dicts."""
@@ -149,10 +162,11 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
 
     parser = commands.add_parser("run", help="run a pipeline locally with kfp.local")
     pipelines = parser.add_subparsers(dest="pipeline", required=True)
-    _add_data_validation_args(pipelines.add_parser("data-validation", help="ingest -> validate"))
-    _add_training_args(pipelines.add_parser(
-        "training", help="ingest -> validate -> train -> evaluate + infra-validate -> register -> deploy"))
-    _add_monitoring_args(pipelines.add_parser("monitoring", help="monitor -> retrain (on drift)"))
+    helps = {"data-validation": "ingest -> validate",
+             "training": "ingest -> validate -> train -> evaluate + infra-validate -> register -> deploy",
+             "monitoring": "monitor -> retrain (on drift)"}
+    for name, add_options in OPTIONS.items():
+        add_options(pipelines.add_parser(name, help=helps[name]))
     parser.set_defaults(func=run)
 
     compiling = commands.add_parser("compile", help="compile every pipeline to YAML (settings: LOOPLINE_* variables)")
