@@ -13,7 +13,6 @@ import glob
 import os
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from components.lib.gcs import (
     GCS_PREFIX,
@@ -25,9 +24,6 @@ from components.lib.gcs import (
     split_gcs,
     storage_errors,
 )
-
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    pass
 
 _GLOB_CHARS = "*?["
 def absolute(uri: str) -> str:
@@ -103,10 +99,17 @@ def read_text(uri: str) -> str:
 
 
 @storage_errors
-def write_bytes(uri: str, data: bytes) -> None:
-    """Write a file or object whole: locally through a temp file and a rename, so readers never see part of it."""
+def write_bytes(uri: str, data: bytes, attempt_timeout: float | None = None) -> None:
+    """Write a file or object whole: locally through a temp file and a rename, so readers never see part of it.
+
+    gs://: with Google's own retries (up to 120 s) by default; with `attempt_timeout`, one attempt bounded by
+    it, for callers that retry (and fall back) themselves.
+    """
     if is_gcs(uri):
-        gcs_object(uri).upload_from_string(data)
+        if attempt_timeout is None:
+            gcs_object(uri).upload_from_string(data)
+        else:
+            gcs_object(uri).upload_from_string(data, retry=None, timeout=attempt_timeout)
         return
     tmp = _write_temp(Path(uri), data)
     try:
@@ -115,9 +118,9 @@ def write_bytes(uri: str, data: bytes) -> None:
         tmp.unlink(missing_ok=True)  # still there only if the rename failed
 
 
-def write_text(uri: str, text: str) -> None:
+def write_text(uri: str, text: str, attempt_timeout: float | None = None) -> None:
     """Write UTF-8 text whole (see write_bytes)."""
-    write_bytes(uri, text.encode("utf-8"))
+    write_bytes(uri, text.encode("utf-8"), attempt_timeout)
 
 
 # --- folders and trees (added for the model registry) ------------------------------------------

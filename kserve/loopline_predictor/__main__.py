@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+from pathlib import Path
 
 from kserve.logging import KSERVE_TRACE_LOGGER_NAME
 
@@ -30,6 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
                              "(0: batch only what queues while the model is busy)")
     parser.add_argument("--prediction_log_uri", default="", help="log sampled predictions here (folder or gs://)")
     parser.add_argument("--prediction_log_sample_rate", type=float, default=0.1, help="share of rows logged")
+    parser.add_argument("--prediction_log_spool", type=Path, default=None,
+                        help="local folder keeping log batches while the store is down (default: under the temp "
+                             "folder; mount a volume to keep them across pod restarts)")
+    parser.add_argument("--prediction_log_queue_rows", type=int, default=100_000,
+                        help="sampled rows held in memory for the log at most; more are dropped and counted")
     # Per-request log lines (KServe's latency line and its timing middleware's two) cost ~10% of a
     # small request's time; /metrics has the same figures. Off unless asked for.
     parser.set_defaults(enable_latency_logging=False)
@@ -57,7 +63,9 @@ def main() -> None:
     """Load every model, then serve them with kserve.ModelServer (hot reload through its repository API)."""
     args, _ = build_parser().parse_known_args()
     model_dir = uri_io.absolute(args.model_dir)
-    prediction_log = (PredictionLogger(args.prediction_log_uri, args.prediction_log_sample_rate)
+    prediction_log = (PredictionLogger(args.prediction_log_uri, args.prediction_log_sample_rate,
+                                       spool_dir=args.prediction_log_spool,
+                                       max_queue_rows=args.prediction_log_queue_rows)
                       if args.prediction_log_uri else None)
     repository = repository_for(model_dir, args.model_name, args.max_batch_size, prediction_log,
                                 args.max_latency_ms)

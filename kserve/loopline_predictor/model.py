@@ -4,6 +4,10 @@ Lifecycle as in KServe: the constructor only stores state; `load()` fetches the 
 gs://) and loads its SavedModel; `preprocess` checks the request against feature_spec.json (a bad
 request is `InvalidInput`, HTTP 400, naming the field); `predict` calls the SavedModel's concrete
 signature in a worker thread, so the event loop keeps serving; `postprocess` shapes the answer.
+
+Every request has an id: V2's `id`, else the `x-request-id` header, else a new UUID. The caller gets
+it back (V2 `id`; V1 an `id` field; both an `x-request-id` response header) and the prediction log
+records `<id>:<row>` per row, so labels that come back later can be joined to what was served.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import json
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import tensorflow as tf
@@ -39,6 +43,8 @@ from loopline_predictor.payload import RequestError, decode_v1, decode_v2, encod
 from loopline_predictor.prediction_log import PredictionLogger
 
 V1, V2 = "v1", "v2"
+REQUEST_ID_HEADER = "x-request-id"
+MAX_REQUEST_ID = 256
 OUTPUT_KEYS = ("probabilities", "value")
 IG_STEPS = 64
 # Served at /metrics beside KServe's own request histograms.
@@ -52,7 +58,35 @@ REASONS = (("missing feature", "missing_feature"), ("missing input", "missing_fe
            ("unknown feature", "unknown_feature"), ("unknown input", "unknown_feature"),
            ("non-finite", "non_finite"), ("float32 range", "out_of_range"), ("empty batch", "empty_batch"),
            ("over the limit", "batch_too_large"), ("shape", "shape"), ("datatype", "datatype"),
-           ("expected", "wrong_type"))
+           ("request id", "request_id"), ("expected", "wrong_type"))
+
+
+class Decoded(NamedTuple):
+    """A checked request: its protocol, one array per feature, and its id."""
+
+    protocol: str
+    columns: dict[str, np.ndarray]
+    request_id: str
+
+
+class Predicted(NamedTuple):
+    """A request's model outputs, with what the answer needs of the request."""
+
+    protocol: str
+    outputs: np.ndarray
+    request_id: str
+
+
+def request_id_of(payload: dict | InferRequest, headers: dict[str, str] | None) -> str:
+    """The request's own id (V2 `id`), else its x-request-id header, else a new UUID; an id that cannot be
+    logged and joined on (not text, empty, over MAX_REQUEST_ID characters) is refused, never rewritten."""
+    own = payload.id if isinstance(payload, InferRequest) else payload.get("id") if isinstance(payload, dict) else None
+    found = own if own is not None else (headers or {}).get(REQUEST_ID_HEADER)
+    if found is None:
+        return str(uuid.uuid4())
+    if not isinstance(found, str) or not found or len(found) > MAX_REQUEST_ID or not found.isprintable():
+        raise RequestError(f"request id: expected 1 to {MAX_REQUEST_ID} printable characters, got {found!r:.80}")
+    return found
 
 
 def rejection_reason(message: str) -> str:
@@ -65,7 +99,7 @@ class LooplineModel(kserve.Model):
 
     def __init__(self, name: str, bundle_uri: str, max_batch_size: int = 1024,
                  prediction_log: PredictionLogger | None = None, max_latency_ms: float = 0.0) -> None:
-        super().__init__(name)
+        super().__init__(name, return_response_headers=True)  # to hand the request id back
         self.bundle_uri = bundle_uri
         self.max_batch_size = max_batch_size
         # Concurrent requests share one model call (opportunistically, or waiting up to max_latency_ms).
@@ -97,18 +131,19 @@ class LooplineModel(kserve.Model):
         self.ready = True
         return self.ready
 
-    async def preprocess(self, payload: dict | InferRequest, headers: dict[str, str] | None = None
-                         ) -> tuple[str, dict[str, np.ndarray]]:
-        """Check and decode a V1 body or a V2 InferRequest into one array per feature."""
+    async def preprocess(self, payload: dict | InferRequest, headers: dict[str, str] | None = None) -> Decoded:
+        """Check and decode a V1 body or a V2 InferRequest into one array per feature, and find its id."""
         try:
+            request_id = request_id_of(payload, headers)
             if isinstance(payload, InferRequest):
                 # Binary-encoded V2 inputs leave `data` empty; their values are in as_numpy().
                 inputs = [{"name": i.name, "shape": list(i.shape), "datatype": i.datatype,
                            "data": i.as_numpy() if i.data is None else i.data} for i in payload.inputs]
-                return V2, decode_v2(inputs, self.spec, self.max_batch_size)
+                return Decoded(V2, decode_v2(inputs, self.spec, self.max_batch_size), request_id)
             if isinstance(payload, dict) and "inputs" in payload and "instances" not in payload:
-                return V2, decode_v2(payload["inputs"], self.spec, self.max_batch_size)  # V2 body on :explain
-            return V1, decode_v1(payload, self.spec, self.max_batch_size)
+                # A V2 body on :explain
+                return Decoded(V2, decode_v2(payload["inputs"], self.spec, self.max_batch_size), request_id)
+            return Decoded(V1, decode_v1(payload, self.spec, self.max_batch_size), request_id)
         except RequestError as err:
             REJECTED.labels(model=self.name, reason=rejection_reason(str(err))).inc()
             raise InvalidInput(str(err)) from err
@@ -118,25 +153,24 @@ class LooplineModel(kserve.Model):
         key = next(k for k in OUTPUT_KEYS if k in outputs)
         return outputs[key].numpy()
 
-    async def predict(self, payload: tuple[str, dict[str, np.ndarray]], headers: dict[str, str] | None = None
-                      ) -> tuple[str, np.ndarray]:
+    async def predict(self, payload: Decoded, headers: dict[str, str] | None = None,
+                      response_headers: dict[str, str] | None = None) -> Predicted:
         """Run the signature off the event loop; a failure inside the model is an InferenceError (500)."""
-        protocol, columns = payload
         try:
-            outputs = await self._batcher.submit(columns)
+            outputs = await self._batcher.submit(payload.columns)
         except (tf.errors.OpError, ValueError, TypeError) as err:
             raise self._failure(err) from err
         if self.prediction_log is not None:
-            self.prediction_log.record(self.name, self.version, columns, encode_v1(outputs, self.spec)["predictions"])
-        return protocol, outputs
+            self.prediction_log.record(self.name, self.version, payload.request_id, payload.columns,
+                                       encode_v1(outputs, self.spec)["predictions"])
+        return Predicted(payload.protocol, outputs, payload.request_id)
 
-    async def explain(self, payload: tuple[str, dict[str, np.ndarray]], headers: dict[str, str] | None = None
-                      ) -> dict:
+    async def explain(self, payload: Decoded, headers: dict[str, str] | None = None) -> dict:
         """Per-feature integrated-gradients attributions for each row (see `_explain`)."""
         if self._encode is None or self._head is None:
             raise InvalidInput("this model bundle has no explanation signatures (encode/head); retrain it")
         try:
-            return await asyncio.to_thread(self._explain, payload[1])
+            return await asyncio.to_thread(self._explain, payload.columns)
         except (tf.errors.OpError, ValueError, TypeError) as err:
             raise self._failure(err) from err
 
@@ -184,20 +218,22 @@ class LooplineModel(kserve.Model):
         return {"explanations": explanations, "method": "integrated_gradients", "steps": IG_STEPS,
                 "baseline": baseline}
 
-    async def postprocess(self, result: tuple[str, np.ndarray] | dict, headers: dict[str, str] | None = None,
+    async def postprocess(self, result: Predicted | dict, headers: dict[str, str] | None = None,
                           response_headers: dict[str, str] | None = None) -> dict | InferResponse:
-        """V1: {"predictions": [...]}; V2: an InferResponse with label/probabilities (or value);
-        an explanation (already a dict) as it is."""
+        """V1: {"predictions": [...], "id": ...}; V2: an InferResponse with label/probabilities (or value) and the
+        request's id; both with an x-request-id header; an explanation (already a dict) as it is."""
         if isinstance(result, dict):
             return result
-        protocol, outputs = result
+        protocol, outputs, request_id = result
+        if response_headers is not None:
+            response_headers[REQUEST_ID_HEADER] = request_id
         if self.spec.classes:
             for index, count in zip(*np.unique(outputs.argmax(axis=1), return_counts=True)):
                 PREDICTIONS.labels(model=self.name, label=self.spec.classes[index]).inc(int(count))
         if protocol == V1:
-            return encode_v1(outputs, self.spec)
+            return {**encode_v1(outputs, self.spec), "id": request_id}
         return InferResponse(
-            response_id=str(uuid.uuid4()), model_name=self.name,
+            response_id=request_id, model_name=self.name,
             infer_outputs=[InferOutput(**output) for output in v2_outputs(outputs, self.spec)],
         )
 

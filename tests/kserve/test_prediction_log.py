@@ -1,56 +1,206 @@
-"""Prediction logging on a real server: sampled rows reach JSONL files, and a broken log fails no request."""
+"""Prediction logging on a real server: every sampled row reaches the log once, with its inference id, through
+a broken folder, a full queue and a storage outage; and a broken log fails no request."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
+import urllib.request
+from collections import Counter
 from pathlib import Path
+from typing import Iterator
 
 import pyarrow.parquet as pq
 import pytest
 
-from components.lib.serving import LocalServer, call, fetch_text
+from components.lib import uri as uri_io
+from components.lib.serving import LocalServer, fetch_text, free_port
 from loopline import paths
 
-ROOT = paths.ROOT
 SERVING_PYTHON = str(paths.SERVING_PYTHON)
+BUCKET = "loopline-outage"
 
 pytestmark = pytest.mark.serving
 
 
-def _rows(penguins_splits: dict[str, Path]) -> list[dict]:
-    return pq.read_table(next(penguins_splits["eval"].glob("*.parquet"))).drop(["species"]).to_pylist()[:5]
+def _rows(penguins_splits: dict[str, Path], count: int = 5) -> list[dict]:
+    return pq.read_table(next(penguins_splits["eval"].glob("*.parquet"))).drop(["species"]).to_pylist()[:count]
 
 
-def test_every_row_is_logged_at_rate_one_and_flushed_on_shutdown(
+def _post(url: str, body: dict, headers: dict[str, str] | None = None) -> tuple[int, dict, dict[str, str]]:
+    """POST JSON with headers; the status, the JSON answer and the response headers (lower-case names)."""
+    request = urllib.request.Request(url, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read()), {k.lower(): v for k, v in response.headers.items()}
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"null"), {k.lower(): v for k, v in err.headers.items()}
+
+
+def _metric(metrics: str, name: str) -> float:
+    values = [float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines() if line.startswith(name + " ")]
+    assert values, f"{name} not in /metrics"
+    return values[0]
+
+
+def _logged(folder: Path) -> list[dict]:
+    return [json.loads(line) for f in sorted(folder.rglob("*.jsonl")) for line in f.read_text().splitlines()]
+
+
+def _server(bundle: Path, log: str, spool: Path, *more: str) -> LocalServer:
+    return LocalServer(bundle, "penguins", python=SERVING_PYTHON,
+                       extra_args=("--prediction_log_uri", log, "--prediction_log_sample_rate", "1",
+                                   "--prediction_log_spool", str(spool), *more))
+
+
+def _v2(rows: list[dict], request_id: str | None = None) -> dict:
+    columns = {name: [row[name] for row in rows] for name in rows[0]}
+    inputs = [{"name": name, "shape": [len(values)],
+               "datatype": "BYTES" if isinstance(values[0], str) else "FP64", "data": values}
+              for name, values in columns.items()]
+    return {"inputs": inputs, **({"id": request_id} if request_id else {})}
+
+
+def test_every_row_is_logged_once_with_its_inference_id_and_the_caller_gets_the_id_back(
     penguins_bundle: Path, penguins_splits: dict[str, Path], tmp_path: Path
 ) -> None:
     rows = _rows(penguins_splits)
     log_dir = tmp_path / "predictions"
-    with LocalServer(penguins_bundle, "penguins", python=SERVING_PYTHON,
-                     extra_args=("--prediction_log_uri", str(log_dir), "--prediction_log_sample_rate", "1")) as server:
-        for _ in range(3):
-            assert call(f"{server.url}/v1/models/penguins:predict", {"instances": rows})[0] == 200
-    records = [json.loads(line) for f in sorted(log_dir.rglob("*.jsonl")) for line in f.read_text().splitlines()]
-    assert len(records) == 3 * len(rows)
-    first = records[0]
+    with _server(penguins_bundle, str(log_dir), tmp_path / "spool") as server:
+        v1 = f"{server.url}/v1/models/penguins:predict"
+        status, answer, headers = _post(v1, {"instances": rows}, {"x-request-id": "from-header"})
+        assert status == 200 and answer["id"] == "from-header" and headers["x-request-id"] == "from-header"
+        status, answer, headers = _post(v1, {"instances": rows})
+        minted = answer["id"]
+        assert status == 200 and len(minted) == 36 and headers["x-request-id"] == minted
+        status, answer, headers = _post(f"{server.url}/v2/models/penguins/infer", _v2(rows, "v2-own-id"),
+                                        {"x-request-id": "loses-to-the-body"})
+        assert status == 200 and answer["id"] == "v2-own-id" and headers["x-request-id"] == "v2-own-id"
+    records = _logged(log_dir)
+    assert sorted(r["inference_id"] for r in records) == sorted(
+        f"{request}:{row}" for request in ("from-header", minted, "v2-own-id") for row in range(len(rows)))
+    first = next(r for r in records if r["inference_id"] == "from-header:0")
+    assert first["request_id"] == "from-header" and first["sample_rate"] == 1.0
     assert first["model"] == "penguins" and first["model_version"] and first["time"]
-    assert set(first["inputs"]) == set(rows[0]) and first["outputs"]["label"] in {"Adelie", "Chinstrap", "Gentoo"}
+    assert set(first["inputs"]) == set(rows[0]) and first["inputs"]["island"] == rows[0]["island"]
+    assert first["outputs"]["label"] in {"Adelie", "Chinstrap", "Gentoo"}
     assert all(p.parent.parent.name == "penguins" for p in log_dir.rglob("*.jsonl"))
 
 
-def test_an_unwritable_log_never_fails_a_request(
+def test_a_request_id_that_cannot_be_joined_on_is_refused_naming_it(
     penguins_bundle: Path, penguins_splits: dict[str, Path], tmp_path: Path
 ) -> None:
-    blocker = tmp_path / "a-file"
-    blocker.write_text("not a folder")
-    with LocalServer(penguins_bundle, "penguins", python=SERVING_PYTHON,
-                     extra_args=("--prediction_log_uri", str(blocker / "logs"),
-                                 "--prediction_log_sample_rate", "1")) as server:
-        statuses = [call(f"{server.url}/v1/models/penguins:predict", {"instances": _rows(penguins_splits)})[0]
-                    for _ in range(3)]
-        time.sleep(2.5)  # let the writer try (and fail) at least once
+    with _server(penguins_bundle, str(tmp_path / "log"), tmp_path / "spool") as server:
+        status, answer, _ = _post(f"{server.url}/v1/models/penguins:predict",
+                                  {"instances": _rows(penguins_splits)}, {"x-request-id": "x" * 300})
+        assert status == 400 and "request id" in answer["error"]
+        status, answer, _ = _post(f"{server.url}/v2/models/penguins/infer", _v2(_rows(penguins_splits), "bad\nid"))
+        assert status == 400 and "request id" in answer["error"]
+
+
+def test_a_full_queue_drops_rows_and_counts_every_one(
+    penguins_bundle: Path, penguins_splits: dict[str, Path], tmp_path: Path
+) -> None:
+    rows = _rows(penguins_splits, 10)
+    log_dir = tmp_path / "log"
+    with _server(penguins_bundle, str(log_dir), tmp_path / "spool", "--prediction_log_queue_rows", "3") as server:
+        assert _post(f"{server.url}/v1/models/penguins:predict", {"instances": rows})[0] == 200
+        dropped = _metric(fetch_text(f"{server.url}/metrics"), "loopline_prediction_log_dropped_rows_total")
+    assert dropped == 7 and len(_logged(log_dir)) == 3
+
+
+def test_rows_wait_in_the_spool_while_the_folder_is_unwritable_and_arrive_when_it_is_back(
+    penguins_bundle: Path, penguins_splits: dict[str, Path], tmp_path: Path
+) -> None:
+    blocker = tmp_path / "store"
+    blocker.write_text("a file where the log's folder should be")
+    log_dir = blocker / "log"
+    rows = _rows(penguins_splits)
+    with _server(penguins_bundle, str(log_dir), tmp_path / "spool") as server:
+        url = f"{server.url}/v1/models/penguins:predict"
+        statuses = [_post(url, {"instances": rows}, {"x-request-id": f"down-{i}"})[0] for i in range(3)]
+        time.sleep(4.5)  # the writer tries, backs off, and spools
         metrics = fetch_text(f"{server.url}/metrics")
-    assert statuses == [200, 200, 200]
-    failures = [line for line in metrics.splitlines() if line.startswith("loopline_prediction_log_failures_total")]
-    assert failures and float(failures[0].rsplit(" ", 1)[1]) >= 1
+        assert statuses == [200, 200, 200]
+        assert _metric(metrics, "loopline_prediction_log_failures_total") >= 1
+        assert _metric(metrics, "loopline_prediction_log_spooled_rows") == 15
+        blocker.unlink()  # the store is back
+        assert _post(url, {"instances": rows}, {"x-request-id": "up"})[0] == 200
+    ids = Counter(r["inference_id"] for r in _logged(log_dir))
+    assert ids == Counter(f"{request}:{row}" for request in ("down-0", "down-1", "down-2", "up")
+                          for row in range(len(rows)))
+    assert not list((tmp_path / "spool").rglob("*.jsonl"))
+
+
+class Emulator:
+    """A gcp-storage-emulator that keeps its objects on disk, so it can be stopped and started again."""
+
+    def __init__(self, data: Path) -> None:
+        self.data, self.port, self._proc = data, free_port(), None
+
+    def start(self) -> None:
+        program = Path(sys.executable).with_name("gcp-storage-emulator")
+        self._proc = subprocess.Popen(
+            [str(program), "start", "--host", "127.0.0.1", "--port", str(self.port), "--default-bucket", BUCKET,
+             "-q"], cwd=self.data, env={**os.environ, "STORAGE_BASE": str(self.data)},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/storage/v1/b", timeout=1)
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("the storage emulator did not start")
+
+    def stop(self) -> None:
+        self._proc.terminate()
+        self._proc.wait(timeout=10)
+
+
+@pytest.fixture
+def emulator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    """An emulator of this test's own (the session's one must not go down), STORAGE_EMULATOR_HOST pointing at it."""
+    store = Emulator(tmp_path / "emulator")
+    store.data.mkdir()
+    store.start()
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{store.port}")
+    uri_io.gcs_client.cache_clear()
+    try:
+        yield store
+    finally:
+        store.stop()
+        uri_io.gcs_client.cache_clear()
+
+
+def test_every_logged_row_arrives_once_through_a_storage_outage(
+    penguins_bundle: Path, penguins_splits: dict[str, Path], tmp_path: Path, emulator: Emulator
+) -> None:
+    rows = _rows(penguins_splits)
+    log = f"gs://{BUCKET}/prediction-log"
+    sent: list[str] = []
+    with _server(penguins_bundle, log, tmp_path / "spool") as server:
+        url = f"{server.url}/v1/models/penguins:predict"
+
+        def send(phase: str, requests: int) -> None:
+            for index in range(requests):
+                request_id = f"{phase}-{index}"
+                assert _post(url, {"instances": rows}, {"x-request-id": request_id})[0] == 200
+                sent.extend(f"{request_id}:{row}" for row in range(len(rows)))
+                time.sleep(0.1)
+
+        send("before", 10)
+        emulator.stop()
+        send("during", 20)
+        time.sleep(4.5)  # past a flush, its retries and the spooling
+        assert _metric(fetch_text(f"{server.url}/metrics"), "loopline_prediction_log_spooled_rows") > 0
+        emulator.start()
+        send("after", 10)
+    base = uri_io.join(log, "penguins")
+    logged = Counter(json.loads(line)["inference_id"] for name in uri_io.list_files(base, recursive=True)
+                     for line in uri_io.read_text(uri_io.join(base, name)).splitlines())
+    assert logged == Counter(sent)

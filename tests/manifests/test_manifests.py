@@ -354,7 +354,7 @@ RULE_KEYS = {"alert", "record", "expr", "for", "keep_firing_for", "labels", "ann
 
 
 @overlays
-def test_prometheus_rule_has_the_three_alerts_on_the_right_metrics(overlay: str) -> None:
+def test_prometheus_rule_has_the_alerts_on_the_right_metrics(overlay: str) -> None:
     """Checked field by field (no PrometheusRule CRD schema offline); PromQL read by manifest_metrics."""
     rule_object = only(rendered(overlay), "PrometheusRule")
     assert rule_object["apiVersion"] == "monitoring.coreos.com/v1" and set(rule_object["spec"]) == {"groups"}
@@ -373,6 +373,8 @@ def test_prometheus_rule_has_the_three_alerts_on_the_right_metrics(overlay: str)
     assert reads["LooplinePredictorRejectedRequests"] == {"loopline_rejected_requests_total",
                                                          "request_preprocess_seconds_count"}
     assert reads["LooplinePredictorLatencyP99"] == {"request_predict_seconds_bucket"}
+    assert reads["LooplinePredictionLogFailing"] == {"loopline_prediction_log_spooled_rows"}
+    assert reads["LooplinePredictionLogDroppingRows"] == {"loopline_prediction_log_dropped_rows_total"}
     assert re.search(r"histogram_quantile\(\s*0\.99\s*,", alerts["LooplinePredictorLatencyP99"]["expr"])
     paging = {name for name, rule in alerts.items() if rule["labels"]["severity"] == "critical"}
     assert paging == ({"LooplinePredictorErrorRate", "LooplinePredictorLatencyP99"} if overlay == "prod" else set())

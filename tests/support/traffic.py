@@ -33,9 +33,11 @@ def write_log(log_uri: str, rows: pa.Table, scorer: BundleModel, at: datetime, v
     """Write `rows` as one prediction-log batch at time `at`, as the predictor writes it."""
     probabilities = scorer.predict([rows])
     stamp = at.isoformat(timespec="milliseconds")
-    entries = [{"time": stamp, "model": model, "model_version": version, "inputs": inputs,
+    request_id = f"{stamp}-{version}"
+    entries = [{"time": stamp, "model": model, "model_version": version, "request_id": request_id,
+                "inference_id": f"{request_id}:{row}", "sample_rate": 1.0, "inputs": inputs,
                 "outputs": {"label": scorer.spec.classes[int(np.argmax(p))],
                             "probabilities": dict(zip(scorer.spec.classes, map(float, p)))}}
-               for inputs, p in zip(rows.to_pylist(), probabilities)]
+               for row, (inputs, p) in enumerate(zip(rows.to_pylist(), probabilities))]
     name = f"{stamp.replace(':', '')}-{version}.jsonl"
     uri_io.write_text(uri_io.join(log_uri, model, stamp[:10], name), "".join(json.dumps(e) + "\n" for e in entries))
