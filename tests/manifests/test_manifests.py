@@ -41,6 +41,7 @@ CRD_GROUPS = ("serving.kserve.io/", "monitoring.coreos.com/")
 WORKLOAD_IDENTITY = "iam.gke.io/gcp-service-account"
 GOOGLE_ACCOUNT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0-9]\.iam\.gserviceaccount\.com$")
 RUNNER, PREDICTOR_ACCOUNT, ROLE = "loopline-pipeline-runner", "loopline-predictor", "loopline-deployer"
+RETRAINER = "loopline-retrainer"
 # What issue 5 allows the pipeline runner at most, and what it is granted (written out; tests below
 # also derive it from the calls the deploy step makes).
 PERMITTED_VERBS = {"get", "list", "watch", "create", "patch", "delete"}
@@ -69,7 +70,8 @@ def test_overlay_renders_the_expected_objects_in_its_namespace(overlay: str) -> 
     kinds = sorted((o["kind"], o["metadata"]["name"]) for o in objects)
     assert kinds == sorted([
         ("Namespace", OVERLAYS[overlay]), ("ServiceAccount", RUNNER), ("ServiceAccount", PREDICTOR_ACCOUNT),
-        ("Role", ROLE), ("RoleBinding", ROLE), ("ServingRuntime", RUNTIME), ("PodMonitor", "loopline-predictor"),
+        ("Role", ROLE), ("RoleBinding", ROLE), ("Role", RETRAINER), ("RoleBinding", RETRAINER),
+        ("ServingRuntime", RUNTIME), ("PodMonitor", "loopline-predictor"),
         ("PrometheusRule", "loopline-predictor"), ("ConfigMap", "loopline-grafana-dashboard"),
     ])
     for obj in objects:
@@ -224,30 +226,85 @@ def _verbs_the_deploy_step_uses() -> set[tuple[str, str, str]]:
 
 
 @overlays
+def _granted(role: dict[str, Any]) -> set[tuple[str, str, str]]:
+    """(apiGroup, resource, verb) for every rule of a Role; rules only of that plain shape, no wildcards."""
+    granted = set()
+    for rule in role["rules"]:
+        assert set(rule) == {"apiGroups", "resources", "verbs"}, rule  # no resourceNames/nonResourceURLs
+        granted |= {(g, r, v) for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]}
+    assert not {part for triple in granted for part in triple if "*" in part}
+    return granted
+
+
+@overlays
 def test_role_grants_exactly_what_the_deploy_step_uses(overlay: str) -> None:
     objects = rendered(overlay)
     assert not [o for o in objects if o["kind"] in ("ClusterRole", "ClusterRoleBinding")]
-    roles = [o for o in objects if o["kind"] == "Role"]
-    granted = set()
-    for role in roles:
-        for rule in role["rules"]:
-            assert set(rule) == {"apiGroups", "resources", "verbs"}, rule  # no resourceNames/nonResourceURLs
-            granted |= {(g, r, v) for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]}
-    assert not {part for triple in granted for part in triple if "*" in part}
+    granted = _granted(only(objects, "Role", ROLE))
     assert granted == ALLOWED and {verb for _, _, verb in granted} <= PERMITTED_VERBS
     assert _verbs_the_deploy_step_uses() == ALLOWED
     assert (GROUP, PLURAL) == ("serving.kserve.io", "inferenceservices")
 
 
+# The KFP API server's authorization of each call the retrain step makes (its apiserver checks
+# group pipelines.kubeflow.org; pipeline versions are checked as `pipelines`): (method, path) -> (resource, verb).
+KFP_CHECKS = (("GET", r"/pipelines", ("pipelines", "list")), ("GET", r"/pipelines/[^/]+", ("pipelines", "get")),
+              ("GET", r"/pipelines/[^/]+/versions", ("pipelines", "list")),
+              ("GET", r"/pipelines/[^/]+/versions/[^/]+", ("pipelines", "get")),
+              ("GET", r"/experiments", ("experiments", "list")), ("GET", r"/experiments/[^/]+", ("experiments", "get")),
+              ("POST", r"/experiments", ("experiments", "create")), ("POST", r"/runs", ("runs", "create")))
+
+
+def _kfp_checks_the_retrain_step_meets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> set[tuple[str, str, str]]:
+    """Upload the training pipeline to the KFP fake, then record only what the retrain step's submit sends."""
+    from fakes.kfp_api import PREFIX, FakeKFP
+    from kfp.client import client
+
+    from components.retrain.executor import kfp_submitter
+    from loopline import cli
+
+    for name in ("KF_PIPELINES_ENDPOINT", "KF_PIPELINES_SA_TOKEN_PATH", "KF_PIPELINES_UI_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(client.Client, "_LOCAL_KFP_CONTEXT", str(tmp_path / "kfp-context.json"))
+    fake = FakeKFP()
+    url = fake.start()
+    try:
+        assert cli.main(["upload", "training", "--host", url]) == 0
+        fake.requests.clear()
+        kfp_submitter(url, "", "loopline-training", "loopline-retraining")(
+            {"source": "gs://b/new.csv", "registry_uri": "gs://b/registry"})
+    finally:
+        fake.stop()
+    used = set()
+    for request in fake.requests:
+        if request.path == PREFIX + "/healthz":
+            continue  # unauthenticated
+        found = [check for method, path, check in KFP_CHECKS
+                 if method == request.method and re.fullmatch(PREFIX + path, request.path)]
+        assert found, f"the retrain step called {request.method} {request.path}, which KFP_CHECKS does not map"
+        used.add(("pipelines.kubeflow.org", *found[0]))
+    return used
+
+
 @overlays
-def test_role_binding_binds_only_the_runner_in_its_own_namespace(overlay: str) -> None:
+def test_retrainer_role_grants_exactly_what_the_retrain_steps_kfp_calls_need(
+    overlay: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    used = _kfp_checks_the_retrain_step_meets(tmp_path, monkeypatch)
+    assert ("pipelines.kubeflow.org", "runs", "create") in used
+    assert _granted(only(rendered(overlay), "Role", RETRAINER)) == used
+
+
+@overlays
+@pytest.mark.parametrize("role", [ROLE, RETRAINER])
+def test_role_binding_binds_only_the_runner_in_its_own_namespace(overlay: str, role: str) -> None:
     objects, namespace = rendered(overlay), OVERLAYS[overlay]
-    binding = only(objects, "RoleBinding")
+    binding = only(objects, "RoleBinding", role)
     assert binding["metadata"]["namespace"] == namespace
-    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": ROLE}
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role}
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": RUNNER, "namespace": namespace}]
     assert only(objects, "ServiceAccount", RUNNER)["metadata"]["namespace"] == namespace
-    assert only(objects, "Role", ROLE)["metadata"]["namespace"] == namespace
+    assert only(objects, "Role", role)["metadata"]["namespace"] == namespace
     bound = {s["name"] for o in objects if o["kind"] == "RoleBinding" for s in o["subjects"]}
     assert PREDICTOR_ACCOUNT not in bound  # the predictor never calls the Kubernetes API
     assert only(objects, "ServiceAccount", PREDICTOR_ACCOUNT)["automountServiceAccountToken"] is False
