@@ -31,7 +31,7 @@ PIPELINE_ROOT ?=
 CACHING ?=
 OUT ?=
 
-.PHONY: help install lock run serve compile images lint test test-fast bench bench-validate bench-pipeline bench-serve clean
+.PHONY: help install lock run serve compile images lint test test-fast bench bench-validate bench-pipeline bench-serve bench-monitor clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -95,7 +95,7 @@ test: install  ## every test (starts the GCS emulator itself); "no tests collect
 test-fast: install  ## the tests that need neither a kfp.local pipeline run nor the serving server, on 2 workers (~50 s)
 	@$(call PYTEST,-n 2 -m "not slow and not serving")
 
-bench: bench-validate bench-pipeline bench-serve  ## every benchmark
+bench: bench-validate bench-pipeline bench-serve bench-monitor  ## every benchmark
 
 bench-validate: install  ## validate throughput and memory at 100k, 1M, 5M rows
 	cd bench && ../.venv/bin/python bench_validate.py
@@ -106,6 +106,10 @@ bench-pipeline: install  ## the local training pipeline on penguins, 200k and 1M
 bench-serve: install  ## the served endpoint vs a typical KServe predictor, with wrk (installed when missing)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	cd bench && ../.venv/bin/python bench_serve.py
+
+# Evidently gets its own venv (out/bench/monitor/, from bench/requirements-evidently.txt), made with $(UV).
+bench-monitor: install  ## monitor on 100k, 1M, 5M logged rows vs Evidently's PSI report and a pyarrow JSON read (ROWS=...)
+	cd bench && ../.venv/bin/python bench_monitor.py --uv $(UV) $(if $(ROWS),--rows $(ROWS))
 
 clean:  ## remove environments and outputs
 	rm -rf .venv .venv-serving .tools out bench/out

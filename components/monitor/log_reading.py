@@ -2,8 +2,9 @@
 
 The predictor writes JSONL batches under `<log>/<model>/<UTC day>/` (local or gs://), one object a
 row: `time`, `model`, `model_version`, `inputs` {feature: value}, `outputs` ({"label", ...} or
-{"value"}). Files are read whole with pyarrow's JSON reader; only day folders inside the window are
-listed, and rows outside it are dropped by their own time.
+{"value"}). Files are read whole with pyarrow's JSON reader and their columns taken with Arrow compute,
+never a Python object per row; only day folders inside the window are listed, and rows outside it are
+dropped by their own time.
 """
 
 from __future__ import annotations
@@ -87,16 +88,37 @@ def log_files(log_uri: str, model: str, window: Window) -> list[str]:
     return sorted(files)
 
 
-def _values(table: pa.Table, path: str, name: str, kind: str) -> np.ndarray:
-    """One struct field as the raw values baseline bins take: floats with NaN, or strings with "" (absent: all
-    missing)."""
-    struct = table.column(path).combine_chunks()
-    if name not in {f.name for f in struct.type}:
-        return np.full(len(table), "", dtype=object) if kind == CATEGORICAL else np.full(len(table), np.nan)
-    values = struct.field(name)
+MOMENT = pa.timestamp("us", tz="UTC")  # a logged row's time, as Python's datetime holds it
+
+
+def _moments(times: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The rows' times as UTC timestamps: Arrow parses the predictor's ISO strings (with an offset) in C; any other
+    form (no offset, a date alone) goes row by row through parse_time, which names a value that is not a time."""
+    if times.null_count:
+        raise LooplineInputError(f"prediction log: {times.null_count} row(s) without a time")
+    if pa.types.is_string(times.type) or pa.types.is_timestamp(times.type):  # offset-less times may come typed
+        try:
+            return pc.cast(times, MOMENT)
+        except pa.ArrowInvalid:
+            pass
+    return pa.chunked_array([pa.array([parse_time(t) for t in pc.cast(times, pa.string()).to_pylist()], MOMENT)])
+
+
+def _in_window(times: pa.ChunkedArray, window: Window) -> pa.ChunkedArray:
+    """A mask of the rows whose own time is in [since, until)."""
+    moments = _moments(times)
+    return pc.and_(pc.greater_equal(moments, pa.scalar(window.since, MOMENT)),
+                   pc.less(moments, pa.scalar(window.until, MOMENT)))
+
+
+def values_of(values: pa.Array | pa.ChunkedArray, kind: str, name: str) -> np.ndarray:
+    """A logged column as the raw values baseline bins take: floats with NaN, or strings with "" (each distinct string
+    one object, from Arrow's dictionary: no Python object per row)."""
+    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     if kind == CATEGORICAL:
-        text = pc.fill_null(pc.cast(values, pa.string()), "")
-        return np.asarray(text.to_numpy(zero_copy_only=False), dtype=object)
+        encoded = pc.dictionary_encode(pc.fill_null(pc.cast(values, pa.string()), ""))
+        words = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+        return words[encoded.indices.to_numpy(zero_copy_only=False)]
     try:
         return pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
@@ -104,29 +126,39 @@ def _values(table: pa.Table, path: str, name: str, kind: str) -> np.ndarray:
                                  f"({err})") from None
 
 
+def _field(struct: pa.StructArray, name: str, kind: str, rows: int) -> np.ndarray:
+    """One struct field's values (absent from every row of the file: all missing)."""
+    if name not in {f.name for f in struct.type}:
+        return np.full(rows, "", dtype=object) if kind == CATEGORICAL else np.full(rows, np.nan)
+    return values_of(struct.field(name), kind, name)
+
+
+def _columns(table: pa.Table, kinds: dict[str, str], prediction_kind: str) -> dict[str, np.ndarray]:
+    """Every feature's values from `inputs` and the prediction's from `outputs` (label or value)."""
+    inputs, outputs = table.column("inputs").combine_chunks(), table.column("outputs").combine_chunks()
+    columns = {name: _field(inputs, name, kind, table.num_rows) for name, kind in kinds.items()}
+    key = "label" if prediction_kind == CATEGORICAL else "value"
+    columns[PREDICTION] = _field(outputs, key, prediction_kind, table.num_rows)
+    return columns
+
+
 def read_served(log_uri: str, model: str, window: Window, baseline: Baseline) -> dict[str, Served]:
     """Every logged row of `model` inside the window, by model version, as the baseline's bins read them."""
     kinds = {bins.name: bins.kind for bins in baseline.features}
-    prediction_kind = baseline.prediction.kind
     served: dict[str, Served] = {}
     for path in log_files(log_uri, model, window):
         table = pajson.read_json(io.BytesIO(uri_io.read_bytes(path)))
         if not table.num_rows:
             continue
-        times = pc.cast(table.column("time"), pa.string()).to_pylist()
-        keep = np.fromiter((window.since <= parse_time(t) < window.until for t in times), dtype=bool,
-                           count=len(times))
-        if not keep.any():
+        table = table.filter(_in_window(table.column("time"), window))
+        if not table.num_rows:
             continue
-        table = table.filter(pa.array(keep))
-        versions = np.asarray(pc.cast(table.column("model_version"), pa.string()).to_pylist(), dtype=object)
-        columns = {name: _values(table, "inputs", name, kind) for name, kind in kinds.items()}
-        key = "label" if prediction_kind == CATEGORICAL else "value"
-        columns[PREDICTION] = _values(table, "outputs", key, prediction_kind)
-        for version in np.unique(versions):
-            rows = versions == version
-            entry = served.setdefault(str(version), Served(str(version)))
-            entry.rows += int(rows.sum())
-            for name, values in columns.items():
-                entry.values.setdefault(name, []).append(values[rows])
+        versions = pc.fill_null(pc.cast(table.column("model_version"), pa.string()), "")
+        found = sorted(pc.unique(versions).to_pylist())
+        for version in found:
+            rows = table if len(found) == 1 else table.filter(pc.equal(versions, version))
+            entry = served.setdefault(version, Served(version))
+            entry.rows += rows.num_rows
+            for name, values in _columns(rows, kinds, baseline.prediction.kind).items():
+                entry.values.setdefault(name, []).append(values)
     return served
