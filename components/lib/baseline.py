@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
+import pandas as pd
 
 from components.errors import LooplineInputError
 from components.lib import uri as uri_io
@@ -87,13 +88,13 @@ def bin_counts(bins: Bins, values: np.ndarray) -> np.ndarray:
     """Counts per bin of `bins` for raw values: numbers as floats (NaN missing), categories as strings ("" missing)."""
     counts = np.zeros(len(bins.labels), dtype=np.int64)
     if bins.kind == CATEGORICAL:
-        text = np.asarray(["" if v is None else str(v) for v in values], dtype=object)
+        # Hash each distinct value once (pandas, in C), then place the few distinct ones in Python.
+        codes, distinct = pd.factorize(np.asarray(values, dtype=object))
         index = {value: i for i, value in enumerate(bins.vocabulary)}
-        missing = text == ""
-        positions = np.fromiter((index.get(v, len(index)) for v in text[~missing]), dtype=np.int64)
-        counts[: len(index) + 1] = np.bincount(positions, minlength=len(index) + 1)
-        counts[-1] = int(missing.sum())
-        return counts
+        missing_slot = len(counts) - 1
+        slots = np.array([missing_slot if str(v) == "" else index.get(str(v), len(index)) for v in distinct] +
+                         [missing_slot], dtype=np.int64)  # the last entry: code -1 (None, NaN)
+        return np.bincount(slots[codes], minlength=len(counts)).astype(np.int64)
     numbers = np.asarray(values, dtype=np.float64)
     missing = np.isnan(numbers)
     present = numbers[~missing]
