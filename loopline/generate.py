@@ -32,6 +32,11 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     ):
         parser.add_argument(option, type=assignment, action="append", default=[], metavar=metavar,
                             help=f"{text} (repeatable)")
+    parser.add_argument("--species-mix", type=assignment, action="append", default=[], metavar="SPECIES=WEIGHT",
+                        help="draw species by these weights instead of the reference's shares (a label shift; "
+                             "unnamed species get 0; repeatable)")
+    parser.add_argument("--no-label", action="store_true",
+                        help="leave the label column out: rows to send to a served model")
     parser.add_argument("--missing-rate", type=float, default=0.0, metavar="R",
                         help="fraction of cells left empty in --missing-columns (default 0)")
     parser.add_argument("--missing-columns", type=names, metavar="A,B",
@@ -52,12 +57,13 @@ def run_generate(args: argparse.Namespace) -> int:
         problems = synthetic.Problems(
             shift=dict(args.shift), unseen=dict(args.unseen), missing_rate=args.missing_rate,
             missing_columns=synthetic.MISSING_DEFAULT if args.missing_columns is None else tuple(args.missing_columns),
-            corrupt=dict(args.corrupt))
+            corrupt=dict(args.corrupt), species_mix=dict(args.species_mix))
         profile = synthetic.fit_profile(args.reference)
+        result = synthetic.generate(profile, args.rows, args.out, fmt, args.seed, problems,
+                                    synthetic.report_progress if args.rows > synthetic.CHUNK_ROWS else None,
+                                    label=not args.no_label)
     except ValueError as error:
         raise LooplineInputError(str(error)) from error
-    result = synthetic.generate(profile, args.rows, args.out, fmt, args.seed, problems,
-                                synthetic.report_progress if args.rows > synthetic.CHUNK_ROWS else None)
     print(f"wrote {result.path} ({fmt}): {result.rows:,} rows in {result.seconds:.1f} s "
           f"({result.rows_per_second:,.0f} rows/s)")
     return 0

@@ -71,6 +71,7 @@ class Problems:
     missing_rate: float = 0.0  # fraction of cells in missing_columns left empty
     missing_columns: tuple[str, ...] = MISSING_DEFAULT
     corrupt: dict[str, float] = field(default_factory=dict)  # numeric column -> fraction of rows
+    species_mix: dict[str, float] = field(default_factory=dict)  # species -> weight (a label shift); {}: as profiled
 
     def __post_init__(self) -> None:
         _check_columns("shift", self.shift, NUMERIC, "numeric")
@@ -80,6 +81,11 @@ class Problems:
         for column, amount in self.shift.items():
             if not math.isfinite(amount):
                 raise ValueError(f"shift: amount for {column!r} must be a finite number, got {amount}")
+        for name, weight in self.species_mix.items():
+            if not (math.isfinite(weight) and weight >= 0):
+                raise ValueError(f"species_mix: weight for {name!r} must be a finite number >= 0, got {weight}")
+        if self.species_mix and not sum(self.species_mix.values()) > 0:
+            raise ValueError("species_mix: at least one weight must be > 0")
         for option, fractions in (("unseen", self.unseen), ("corrupt", self.corrupt),
                                   ("missing_rate", {"rate": self.missing_rate})):
             for name, value in fractions.items():
@@ -136,9 +142,20 @@ def fit_profile(reference_csv: Path) -> Profile:
     return Profile(species)
 
 
-def _sample(profile: Profile, rows: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Draw clean rows: a species by prior, then its measurements and categories (numbers unrounded)."""
-    which = rng.choice(len(profile.species), size=rows, p=[s.prior for s in profile.species.values()])
+def _priors(profile: Profile, mix: dict[str, float]) -> list[float]:
+    """Each species' share: the profile's, or the mix's weights normalised (unnamed species: 0)."""
+    unknown = sorted(set(mix) - set(profile.species))
+    if unknown:
+        raise ValueError(f"species_mix: unknown species {', '.join(unknown)} (known: {', '.join(profile.species)})")
+    if not mix:
+        return [s.prior for s in profile.species.values()]
+    total = sum(mix.values())
+    return [mix.get(name, 0.0) / total for name in profile.species]
+
+
+def _sample(profile: Profile, rows: int, rng: np.random.Generator, mix: dict[str, float]) -> dict[str, np.ndarray]:
+    """Draw clean rows: a species by prior (or the mix), then its measurements and categories (numbers unrounded)."""
+    which = rng.choice(len(profile.species), size=rows, p=_priors(profile, mix))
     columns = {c: np.empty(rows, dtype=float if c in NUMERIC else object) for c in COLUMNS}
     columns[LABEL] = np.asarray(list(profile.species), dtype=object)[which]
     for index, species in enumerate(profile.species.values()):
@@ -161,12 +178,13 @@ def _corrupt(values: np.ndarray, decimals: int, fraction: float, rng: np.random.
     return text
 
 
-def _chunk(profile: Profile, problems: Problems, rows: int, seed: int, index: int) -> pd.DataFrame:
+def _chunk(profile: Profile, problems: Problems, rows: int, seed: int, index: int,
+           written: tuple[str, ...] = COLUMNS) -> pd.DataFrame:
     """One chunk of rows with the problems applied, drawn from (seed, chunk index) alone.
 
     Clean rows and problems use separate streams, so a problem changes only what it targets."""
     clean_seed, problem_seed = np.random.SeedSequence(seed, spawn_key=(index,)).spawn(2)
-    columns = _sample(profile, rows, np.random.default_rng(clean_seed))
+    columns = _sample(profile, rows, np.random.default_rng(clean_seed), problems.species_mix)
     rng = np.random.default_rng(problem_seed)
     for column, amount in problems.shift.items():
         columns[column] = columns[column] + amount
@@ -182,7 +200,7 @@ def _chunk(profile: Profile, problems: Problems, rows: int, seed: int, index: in
         for c in COLUMNS if problems.missing_rate and c in problems.missing_columns
     }
     return pd.DataFrame({c: _with_missing(columns[c], missing.get(c, np.zeros(rows, dtype=bool)),
-                                          integer=DECIMALS.get(c) == 0) for c in COLUMNS})
+                                          integer=DECIMALS.get(c) == 0) for c in written})
 
 
 def _with_missing(values: np.ndarray, missing: np.ndarray, integer: bool) -> np.ndarray | pd.arrays.IntegerArray:
@@ -194,24 +212,25 @@ def _with_missing(values: np.ndarray, missing: np.ndarray, integer: bool) -> np.
     return np.where(missing, np.nan, values)
 
 
-def _schema(problems: Problems) -> pa.Schema:
+def _schema(problems: Problems, written: tuple[str, ...]) -> pa.Schema:
     """The one Parquet schema of every chunk: penguins' types, corrupted numeric columns as strings."""
     def arrow_type(column: str) -> pa.DataType:
         if column in STRINGS or column in problems.corrupt:
             return pa.string()
         return pa.int64() if DECIMALS[column] == 0 else pa.float64()
-    return pa.schema([(c, arrow_type(c)) for c in COLUMNS])
+    return pa.schema([(c, arrow_type(c)) for c in written])
 
 
 @contextmanager
-def _writer(path: Path, fmt: str, problems: Problems) -> Iterator[Callable[[pd.DataFrame], None]]:
+def _writer(path: Path, fmt: str, problems: Problems, written: tuple[str, ...]
+            ) -> Iterator[Callable[[pd.DataFrame], None]]:
     """Yield a function appending one chunk to ``path``: CSV rows with NA for missing, or one row group."""
     if fmt == "csv":
         with path.open("w", newline="", encoding="utf-8") as f:
-            f.write(",".join(COLUMNS) + "\n")
+            f.write(",".join(written) + "\n")
             yield lambda frame: frame.to_csv(f, header=False, index=False, na_rep="NA", lineterminator="\n")
     else:
-        schema = _schema(problems)
+        schema = _schema(problems, written)
         with pq.ParquetWriter(path, schema) as parquet:
             yield lambda frame: parquet.write_table(pa.Table.from_pandas(frame, schema=schema, preserve_index=False))
 
@@ -226,11 +245,15 @@ def generate(
     progress: Callable[[int, int, float], None] | None = None,
     *,
     chunk_rows: int = CHUNK_ROWS,
+    label: bool = True,
 ) -> GenerateResult:
     """Write ``rows`` penguin-like rows to ``out`` chunk by chunk, in bounded memory and deterministically.
 
     The file appears whole or not at all: it is written beside ``out`` and renamed at the end.
-    The same arguments (``chunk_rows`` included) give byte-identical output."""
+    The same arguments (``chunk_rows`` included) give byte-identical output; ``label=False`` leaves the label
+    column out (rows to serve), and the other columns are the same as with it."""
+    written = COLUMNS if label else tuple(c for c in COLUMNS if c != LABEL)
+    _priors(profile, problems.species_mix)  # unknown species: refused before anything is written
     if fmt not in FORMATS:
         raise ValueError(f"fmt must be one of {', '.join(FORMATS)}, got {fmt!r}")
     for name, value, least in (("rows", rows, 0), ("seed", seed, 0), ("chunk_rows", chunk_rows, 1)):
@@ -241,10 +264,10 @@ def generate(
     partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
     start = time.perf_counter()
     try:
-        with _writer(partial, fmt, problems) as write:
+        with _writer(partial, fmt, problems, written) as write:
             for index, begin in enumerate(range(0, rows, chunk_rows)):
                 size = min(chunk_rows, rows - begin)
-                write(_chunk(profile, problems, size, seed, index))
+                write(_chunk(profile, problems, size, seed, index, written))
                 if progress is not None:
                     progress(begin + size, rows, time.perf_counter() - start)
         os.replace(partial, out)

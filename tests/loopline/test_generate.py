@@ -207,6 +207,34 @@ def test_unseen_values(profile: gen.Profile, tmp_path: Path, real: pd.DataFrame)
     pd.testing.assert_frame_equal(data.drop(columns="island"), clean.drop(columns="island"))
 
 
+def test_species_mix_shifts_the_labels_and_keeps_each_species_measurements(
+    profile: gen.Profile, tmp_path: Path
+) -> None:
+    rows = 6000
+    clean = make(profile, tmp_path / "clean.csv", rows=rows)
+    mixed = make(profile, tmp_path / "mixed.csv", rows=rows, problems=Problems(species_mix={"Gentoo": 3, "Adelie": 1}))
+    shares = mixed["species"].value_counts(normalize=True)
+    assert set(shares.index) == {"Gentoo", "Adelie"}  # an unnamed species gets weight 0
+    assert within(shares["Gentoo"], 0.75, fraction_tolerance(0.75, rows))
+    for species in ("Gentoo", "Adelie"):  # a label shift, not a change of what each species looks like
+        assert mixed.loc[mixed.species == species, "body_mass_g"].mean() == pytest.approx(
+            clean.loc[clean.species == species, "body_mass_g"].mean(), rel=0.02)
+
+
+def test_unknown_species_in_the_mix_is_refused_naming_the_known_ones(profile: gen.Profile, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown species Emperor .known: Adelie, Chinstrap, Gentoo"):
+        generate(profile, 10, tmp_path / "a.csv", "csv", problems=Problems(species_mix={"Emperor": 1}))
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_without_the_label_the_other_columns_are_the_same(profile: gen.Profile, tmp_path: Path, suffix: str) -> None:
+    labelled = make(profile, tmp_path / f"labelled{suffix}")
+    unlabelled = make(profile, tmp_path / f"unlabelled{suffix}", label=False)
+    assert list(unlabelled.columns) == [c for c in labelled.columns if c != "species"]
+    pd.testing.assert_frame_equal(unlabelled, labelled.drop(columns="species"))
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_missing_in_chosen_columns_only(profile: gen.Profile, tmp_path: Path, suffix: str) -> None:
     rows, rate, chosen = 3000, 0.15, ("sex", "body_mass_g")
@@ -262,6 +290,8 @@ def test_corrupt_cells(profile: gen.Profile, tmp_path: Path) -> None:
         ({"missing_columns": ("sex", "beak")}, "unknown column 'beak'"),
         ({"corrupt": {"sex": 0.1}}, "'sex' is not numeric"),
         ({"corrupt": {"body_mass_g": math.nan}}, "body_mass_g = nan"),
+        ({"species_mix": {"Gentoo": -1.0}}, "weight for 'Gentoo' must be a finite number >= 0"),
+        ({"species_mix": {"Gentoo": 0.0}}, "at least one weight must be > 0"),
     ],
 )
 def test_bad_problems_raise(arguments: dict, message: str) -> None:
@@ -351,6 +381,7 @@ def test_cli_rejects_bad_syntax(tmp_path: Path, capsys: Capture, argv: list[str]
         (["--missing-rate", "0.1", "--missing-columns", "sex,beak"], "missing_columns: unknown column 'beak'"),
         (["--reference", "/nonexistent/penguins.csv"], "reference data not found: /nonexistent/penguins.csv"),
         (["--format", "json"], "--format must be one of csv, parquet, got 'json'"),
+        (["--species-mix", "Emperor=1"], "species_mix: unknown species Emperor"),
     ],
 )
 def test_cli_reports_bad_values(tmp_path: Path, capsys: Capture, argv: list[str], message: str) -> None:
