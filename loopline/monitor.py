@@ -52,6 +52,9 @@ def run_monitor(args: argparse.Namespace) -> int:
     if rows:
         print(output.table(["VERSION", "ROWS", "FEATURE", *[f"{m.upper()} (FLOOR)" for m in MEASURES], "DRIFTED BY"],
                            rows))
+    for version in result.versions:
+        for anomaly in version.anomalies:
+            print(f"{output.PREFIX}: v{version.version} TFDV anomaly: {anomaly.feature}: {anomaly.description}")
     print(f"{output.PREFIX}: window {result.window}; thresholds "
           + ", ".join(f"{m} {result.thresholds[m]:g}" for m in MEASURES) + "; * = production")
     print(f"{output.PREFIX}: {result.decision.upper()}: {result.reason}")

@@ -3,7 +3,11 @@
 The production version decides: `insufficient data` when it served fewer than `min_rows` rows in the
 window (never a retrain), `retrain` when a feature or the prediction drifted (naming them and the
 measures), else `ok`. Other versions seen in the window (a canary, the previous production) are
-measured against their own baselines and reported apart.
+measured against their own baselines and reported apart. Beside the drift measures, TFDV checks each
+version's served rows against the schema in its own bundle (components/monitor/served_schema.py); its
+anomalies are reported and named in the reason, but the decision stays with drift: an unseen category
+that matters moves the `new` check, and a retrain on data the schema refuses would be refused by
+validate anyway.
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ from typing import Callable
 
 from components import keys
 from components.errors import LooplineInputError
-from components.lib.baseline import Baseline, baseline_at
-from components.lib.registry import PRODUCTION, Registry
+from components.lib.baseline import baseline_at
+from components.lib.registry import PRODUCTION, Registry, Version
 from components.monitor.drift import CHECKS, THRESHOLDS, FeatureDrift, version_drift
 from components.monitor.log_reading import Window, read_served
 from components.monitor.measures import MEASURES
+from components.monitor.served_schema import SAMPLE_ROWS, bundle_schema, served_anomalies
+from components.validate.checks import AnomalyRow
 
 RETRAIN, OK, INSUFFICIENT = "retrain", "ok", "insufficient data"
 MIN_ROWS = 500
@@ -36,12 +42,14 @@ class MonitorOutputs:
 
 @dataclass(frozen=True)
 class VersionReport:
-    """One served version in the window: its rows and every feature's drift."""
+    """One served version in the window: its rows, every feature's drift, and TFDV's schema anomalies."""
 
     version: str
     rows: int
     production: bool
     drift: list[FeatureDrift]
+    anomalies: list[AnomalyRow] = field(default_factory=list)
+    schema_checked_rows: int = 0  # rows TFDV's statistics were computed on (a sample above SAMPLE_ROWS)
 
     def drifted(self) -> list[FeatureDrift]:
         """The features (and prediction) that drifted."""
@@ -79,9 +87,11 @@ def _decide(production: VersionReport | None, min_rows: int, thresholds: dict[st
     if rows < min_rows:
         return INSUFFICIENT, f"{rows:,} rows served by production in the window, fewer than the minimum {min_rows:,}"
     drifted = production.drifted()
+    also = (f"; also {len(production.anomalies)} TFDV schema anomalies: "
+            + ", ".join(f"{a.feature} ({a.short})" for a in production.anomalies)) if production.anomalies else ""
     if drifted:
-        return RETRAIN, f"drift on {rows:,} rows: " + ", ".join(d.describe(thresholds) for d in drifted)
-    return OK, f"no drift on {rows:,} rows: every measure within its threshold or its noise floor"
+        return RETRAIN, f"drift on {rows:,} rows: " + ", ".join(d.describe(thresholds) for d in drifted) + also
+    return OK, f"no drift on {rows:,} rows: every measure within its threshold or its noise floor" + also
 
 
 def monitor(log_uri: str, model_name: str, registry_uri: str, window: Window,
@@ -101,10 +111,14 @@ def monitor(log_uri: str, model_name: str, registry_uri: str, window: Window,
     served = read_served(log_uri, model_name, window, baseline)
     reports = []
     for version, rows in sorted(served.items()):
-        own = baseline if version == str(production.number) else _baseline_of(registry, model_name, version)
+        uri = _bundle_of(registry, model_name, version, production)
+        own = baseline if version == str(production.number) else baseline_at(uri, version) if uri else None
         columns = {name: rows.column(name) for name in rows.values}
+        schema = bundle_schema(uri) if uri else None
         reports.append(VersionReport(version, rows.rows, version == str(production.number),
-                                     version_drift(own, columns, limits) if own else []))
+                                     version_drift(own, columns, limits) if own else [],
+                                     served_anomalies(schema, columns, rows.rows) if schema else [],
+                                     min(rows.rows, SAMPLE_ROWS) if schema else 0))
     decision, reason = _decide(next((r for r in reports if r.production), None), min_rows, limits)
     log(f"monitor: {model_name} v{production.number}, window {window}: {decision}: {reason}")
     result = Monitoring(model_name, str(window), production.number, decision, reason, limits, min_rows, reports)
@@ -113,11 +127,13 @@ def monitor(log_uri: str, model_name: str, registry_uri: str, window: Window,
     return result
 
 
-def _baseline_of(registry: Registry, model: str, version: str) -> Baseline | None:
-    """Another version's baseline, or None when the log names a version the registry does not hold."""
+def _bundle_of(registry: Registry, model: str, version: str, production: Version) -> str | None:
+    """Where a served version's bundle is, or None when the log names a version the registry does not hold."""
+    if version == str(production.number):
+        return production.uri
     if not version.isdigit():
         return None
-    return baseline_at(registry.version(model, int(version)).uri, version)
+    return registry.version(model, int(version)).uri
 
 
 def write(result: Monitoring, outputs: MonitorOutputs) -> None:

@@ -48,9 +48,22 @@ def _bins(drift: FeatureDrift) -> str:
             "<span class='bar served' style='width:12px'></span> served</th></tr>" + "".join(rows) + "</table>")
 
 
+def _anomalies(version: VersionReport) -> str:
+    """TFDV's schema check of the served rows: its anomalies as a table, or a line saying there are none."""
+    if not version.schema_checked_rows:
+        return "<p>TFDV schema check: not run (no schema in this version's bundle).</p>"
+    checked = f"TFDV schema check on {version.schema_checked_rows:,} rows"
+    if not version.anomalies:
+        return f"<p>{checked}: no anomalies.</p>"
+    rows = "".join(f"<tr><td>{_e(a.feature)}</td><td class='flag'>{_e(a.short)}</td><td>{_e(a.description)}</td></tr>"
+                   for a in version.anomalies)
+    return (f"<h3 class='schema'>{checked}: {len(version.anomalies)} anomalies</h3>"
+            f"<table><tr><th>feature</th><th>anomaly</th><th>detail</th></tr>{rows}</table>")
+
+
 def _version(version: VersionReport, thresholds: dict[str, float]) -> str:
     role = "production" if version.production else "other version"
-    parts = [f"<section><h2>v{_e(version.version)} ({role}): {version.rows:,} rows</h2>"]
+    parts = [f"<section><h2>v{_e(version.version)} ({role}): {version.rows:,} rows</h2>", _anomalies(version)]
     for drift in version.drift:
         flag = f" <span class='flag'>drifted: {_e(', '.join(drift.drifted_by))}</span>" if drift.drifted else ""
         parts.append(f"<h3>{_e(drift.name)}{flag}</h3>{_measures(drift, thresholds)}{_bins(drift)}")

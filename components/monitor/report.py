@@ -9,7 +9,7 @@ from components.lib import markdown
 from components.monitor.measures import MEASURES
 
 if TYPE_CHECKING:
-    from components.monitor.executor import Monitoring
+    from components.monitor.executor import Monitoring, VersionReport
 
 
 def summary_markdown(result: Monitoring) -> str:
@@ -27,4 +27,18 @@ def summary_markdown(result: Monitoring) -> str:
         rows = [[markdown.cell(d.name), *[f"{d.measures[m]:.4f} ({d.floors[m]:.4f})" for m in MEASURES],
                  markdown.cell(", ".join(d.drifted_by) or "—")] for d in version.drift]
         lines += markdown.table(headers, rows, "l" + "r" * len(MEASURES)) + [""]
+        lines += _anomalies(version) + [""]
     return "\n".join(lines)
+
+
+def _anomalies(version: VersionReport) -> list[str]:
+    """TFDV's schema check of the version's served rows: a table of anomalies, or a line saying there are none."""
+    if not version.schema_checked_rows:
+        return ["TFDV schema check: not run (no schema in this version's bundle)."]
+    checked = f"TFDV schema check on {version.schema_checked_rows:,} rows"
+    if not version.anomalies:
+        return [f"{checked}: no anomalies."]
+    rows = [[markdown.cell(a.feature), markdown.cell(a.short), markdown.cell(a.description)]
+            for a in version.anomalies]
+    return [f"{checked}: {len(version.anomalies)} anomalies.", "",
+            *markdown.table(["feature", "anomaly", "detail"], rows)]

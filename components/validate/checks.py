@@ -111,7 +111,8 @@ def set_comparators(schema: schema_pb2.Schema, thresholds: Thresholds) -> None:
                 measure.threshold = threshold
 
 
-def _rows(split: str, anomalies: anomalies_pb2.Anomalies) -> list[AnomalyRow]:
+def anomaly_rows(split: str, anomalies: anomalies_pb2.Anomalies) -> list[AnomalyRow]:
+    """TFDV's anomalies of one split, a row per reason (and the data set's own reasons)."""
     rows = []
     for name, info in sorted(anomalies.anomaly_info.items()):
         for reason in info.reason or [info]:
@@ -153,5 +154,5 @@ def validate(
         ),
         keys.EVAL: tfdv.validate_statistics(evaluation, used),
     }
-    rows = [row for split, a in anomalies.items() for row in _rows(split, a)]
+    rows = [row for split, a in anomalies.items() for row in anomaly_rows(split, a)]
     return used, anomalies, rows

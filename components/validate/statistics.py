@@ -13,7 +13,7 @@ import os
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -54,14 +54,24 @@ def choose_engine(engine: str, paths: Sequence[str], beam_pipeline_args: Sequenc
 
 def _accumulate(paths: Sequence[str], batch_rows: int, worker: int, workers: int) -> list[Any]:
     """TFDV accumulators over every `workers`-th batch, starting at `worker` (one process's share)."""
+    batches = (b for p in paths for b in pq.ParquetFile(p).iter_batches(batch_size=batch_rows))
+    return _accumulators(b for index, b in enumerate(batches) if index % workers == worker)
+
+
+def _accumulators(batches: Iterable[pa.RecordBatch]) -> list[Any]:
+    """TFDV's own combiner accumulators (the default generators) over Arrow record batches."""
     generators = stats_impl.get_generators(stats_options(), in_memory=True)
     accumulators = [g.create_accumulator() for g in generators]
-    batches = (b for p in paths for b in pq.ParquetFile(p).iter_batches(batch_size=batch_rows))
-    for index, batch in enumerate(batches):
-        if index % workers == worker:
-            canonical = table_util.CanonicalizeRecordBatch(batch)
-            accumulators = [g.add_input(acc, canonical) for g, acc in zip(generators, accumulators)]
+    for batch in batches:
+        canonical = table_util.CanonicalizeRecordBatch(batch)
+        accumulators = [g.add_input(acc, canonical) for g, acc in zip(generators, accumulators)]
     return accumulators
+
+
+def batch_statistics(batches: Iterable[pa.RecordBatch]) -> statistics_pb2.DatasetFeatureStatisticsList:
+    """TFDV statistics of record batches already in memory (the monitor's served rows), with the same options."""
+    generators = stats_impl.get_generators(stats_options(), in_memory=True)
+    return stats_impl.extract_statistics_output(_accumulators(batches), generators)
 
 
 def usable_cpus() -> int:

@@ -94,6 +94,12 @@ def test_a_real_shift_is_a_retrain_naming_the_feature(
     page = (tmp_path / "report.html").read_text()
     assert "<div class='decision retrain'><b>retrain</b>" in page and "<script" not in page and "http" not in page
     assert page.count("<h3>") == len(result.versions[0].drift) and f"<h3>{feature} <span class='flag'>" in page
+    anomalies = {(a.feature, a.short) for a in result.versions[0].anomalies}  # TFDV's check, beside the measures
+    if unseen:
+        assert ("island", "Unexpected string values") in anomalies and "TFDV schema anomalies: island" in result.reason
+        assert written["versions"][0]["anomalies"][0]["feature"] == "island" and "Atlantis" in page
+    else:
+        assert anomalies == set() and "TFDV schema check on 2,000 rows: no anomalies" in page
 
 
 def test_fewer_rows_than_the_minimum_is_insufficient_data_never_a_retrain(
