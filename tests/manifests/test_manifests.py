@@ -257,10 +257,10 @@ KFP_CHECKS = (("GET", r"/pipelines", ("pipelines", "list")), ("GET", r"/pipeline
 
 def _kfp_checks_the_retrain_step_meets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> set[tuple[str, str, str]]:
     """Upload the training pipeline to the KFP fake, then record only what the retrain step's submit sends."""
-    from fakes.kfp_api import PREFIX, FakeKFP
     from kfp.client import client
 
     from components.retrain.executor import kfp_submitter
+    from fakes.kfp_api import PREFIX, FakeKFP
     from loopline import cli
 
     for name in ("KF_PIPELINES_ENDPOINT", "KF_PIPELINES_SA_TOKEN_PATH", "KF_PIPELINES_UI_ENDPOINT"):
