@@ -6,10 +6,14 @@ The same logic as the monitoring pipeline's `monitor` step (components/monitor/)
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from components.lib import uri as uri_io
 from loopline import output, paths
 from loopline.arguments import assignment, whole_number
+
+if TYPE_CHECKING:
+    from components.monitor.executor import VersionReport
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -34,8 +38,17 @@ def _cells(values: dict[str, float], floors: dict[str, float], measures: tuple[s
     return [f"{values[m]:.4f} ({floors[m]:.4f})" for m in measures]
 
 
+def _anomaly_line(version: VersionReport) -> str:
+    """One version's TFDV schema anomalies in one line: the count, then each feature and TFDV's short name."""
+    found = ", ".join(f"{a.feature} ({a.short})" for a in version.anomalies)
+    return (f"{output.PREFIX}: v{version.version}: {version.anomaly_count} TFDV schema "
+            f"{'anomaly' if version.anomaly_count == 1 else 'anomalies'} on {version.schema_checked_rows:,} "
+            f"checked rows: {found} (details: --json or the report)")
+
+
 def run_monitor(args: argparse.Namespace) -> int:
-    """Run `loopline monitor`: one row per version and feature, then the decision line."""
+    """Run `loopline monitor`: one row per version and feature, a line per version with TFDV anomalies, then the
+    decision line."""
     from components.monitor.executor import monitor
     from components.monitor.log_reading import window_of
     from components.monitor.measures import MEASURES
@@ -53,8 +66,8 @@ def run_monitor(args: argparse.Namespace) -> int:
         print(output.table(["VERSION", "ROWS", "FEATURE", *[f"{m.upper()} (FLOOR)" for m in MEASURES], "DRIFTED BY"],
                            rows))
     for version in result.versions:
-        for anomaly in version.anomalies:
-            print(f"{output.PREFIX}: v{version.version} TFDV anomaly: {anomaly.feature}: {anomaly.description}")
+        if version.anomaly_count:
+            print(_anomaly_line(version))
     print(f"{output.PREFIX}: window {result.window}; thresholds "
           + ", ".join(f"{m} {result.thresholds[m]:g}" for m in MEASURES) + "; * = production")
     print(f"{output.PREFIX}: {result.decision.upper()}: {result.reason}")

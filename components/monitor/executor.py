@@ -50,6 +50,11 @@ class VersionReport:
     drift: list[FeatureDrift]
     anomalies: list[AnomalyRow] = field(default_factory=list)
     schema_checked_rows: int = 0  # rows TFDV's statistics were computed on (a sample above SAMPLE_ROWS)
+    anomaly_count: int = field(init=False)  # len(anomalies), written to monitoring.json for readers without jq
+
+    def __post_init__(self) -> None:
+        """Fill the count from the list, so the two cannot disagree."""
+        object.__setattr__(self, "anomaly_count", len(self.anomalies))
 
     def drifted(self) -> list[FeatureDrift]:
         """The features (and prediction) that drifted."""
@@ -74,12 +79,14 @@ class Monitoring:
         return json.dumps(asdict(self), indent=1)
 
     def scalar_metrics(self) -> dict[str, float]:
-        """What KFP's Metrics artifact shows: production's rows, drifted features, and each measure's largest value."""
+        """What KFP's Metrics artifact shows: production's rows, drifted features, TFDV anomalies and each measure's
+        largest value."""
         production = next((v for v in self.versions if v.production), None)
         if production is None:
             return {"rows": 0.0}
         worst = {f"max_{m}": max(d.measures[m] for d in production.drift) for m in MEASURES}
-        return {"rows": float(production.rows), "drifted_features": float(len(production.drifted())), **worst}
+        return {"rows": float(production.rows), "drifted_features": float(len(production.drifted())),
+                "schema_anomalies": float(production.anomaly_count), **worst}
 
 
 def _decide(production: VersionReport | None, min_rows: int, thresholds: dict[str, float]) -> tuple[str, str]:
@@ -87,7 +94,8 @@ def _decide(production: VersionReport | None, min_rows: int, thresholds: dict[st
     if rows < min_rows:
         return INSUFFICIENT, f"{rows:,} rows served by production in the window, fewer than the minimum {min_rows:,}"
     drifted = production.drifted()
-    also = (f"; also {len(production.anomalies)} TFDV schema anomalies: "
+    count = len(production.anomalies)
+    also = (f"; also {count} TFDV schema {'anomaly' if count == 1 else 'anomalies'}: "
             + ", ".join(f"{a.feature} ({a.short})" for a in production.anomalies)) if production.anomalies else ""
     if drifted:
         return RETRAIN, f"drift on {rows:,} rows: " + ", ".join(d.describe(thresholds) for d in drifted) + also

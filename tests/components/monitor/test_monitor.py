@@ -96,10 +96,12 @@ def test_a_real_shift_is_a_retrain_naming_the_feature(
     assert page.count("<h3>") == len(result.versions[0].drift) and f"<h3>{feature} <span class='flag'>" in page
     anomalies = {(a.feature, a.short) for a in result.versions[0].anomalies}  # TFDV's check, beside the measures
     if unseen:
-        assert ("island", "Unexpected string values") in anomalies and "TFDV schema anomalies: island" in result.reason
+        assert ("island", "Unexpected string values") in anomalies
+        assert "also 1 TFDV schema anomaly: island" in result.reason
         assert written["versions"][0]["anomalies"][0]["feature"] == "island" and "Atlantis" in page
     else:
         assert anomalies == set() and "TFDV schema check on 2,000 rows: no anomalies" in page
+    assert written["versions"][0]["anomaly_count"] == len(anomalies) == result.scalar_metrics()["schema_anomalies"]
 
 
 def test_fewer_rows_than_the_minimum_is_insufficient_data_never_a_retrain(
@@ -156,13 +158,20 @@ def test_log_and_registry_on_gcs(gcs_bucket: str, penguins_bundle: Path, train_r
     assert result.decision == RETRAIN and "island" in result.reason
 
 
+@pytest.mark.parametrize("unseen", [0.0, 0.05])
 def test_loopline_monitor_prints_the_table_and_the_decision(
-    tmp_path: Path, registry_uri: str, train_rows: pa.Table, scorer: BundleModel, capsys: pytest.CaptureFixture
+    tmp_path: Path, registry_uri: str, train_rows: pa.Table, scorer: BundleModel, capsys: pytest.CaptureFixture,
+    unseen: float
 ) -> None:
     log_uri = str(tmp_path / "log")
-    write_log(log_uri, draw(train_rows, 800, seed=7, shift=1200.0), scorer, START + timedelta(minutes=5))
+    write_log(log_uri, draw(train_rows, 800, seed=7, shift=1200.0, unseen=unseen), scorer,
+              START + timedelta(minutes=5))
     code = cli.main(["monitor", "--prediction-log", log_uri, "--registry", registry_uri,
                      "--since", _hour(0).since.isoformat(), "--until", _hour(0).until.isoformat()])
     shown = capsys.readouterr().out
     assert code == 0 and "VERSION  ROWS" in shown and "body_mass_g" in shown
     assert shown.strip().splitlines()[-1].startswith("loopline: RETRAIN: drift on 800 rows: ")
+    counted = [line for line in shown.splitlines() if "TFDV schema anomal" in line and "RETRAIN" not in line]
+    assert counted == ([] if not unseen else  # a line per version only when TFDV found something
+                       ["loopline: v1: 1 TFDV schema anomaly on 800 checked rows: island (Unexpected string values) "
+                        "(details: --json or the report)"])
