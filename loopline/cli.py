@@ -12,7 +12,7 @@ import sys
 from typing import Sequence
 
 from components.errors import LooplineError
-from loopline import generate, lifecycle, models, monitor, output, predict, run, serve
+from loopline import feedback, generate, lifecycle, models, monitor, output, predict, run, serve
 from loopline.kfp import commands as kfp_commands
 
 USER_ERROR_EXIT = 2
@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      epilog="Exit codes: 0 done; 1 a run, check or request failed; 2 a usage or "
                                             "input error (one line on stderr).")
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in (run, generate, models, serve, predict, monitor, lifecycle, kfp_commands):
+    for module in (run, generate, models, serve, predict, monitor, feedback, lifecycle, kfp_commands):
         module.add_parsers(commands)
     return parser
 
