@@ -31,7 +31,7 @@ PIPELINE_ROOT ?=
 CACHING ?=
 OUT ?=
 
-.PHONY: help install lock run serve compile images lint test test-fast bench bench-validate bench-pipeline bench-serve bench-monitor clean
+.PHONY: help install tools lock run serve compile images lint test test-fast bench bench-validate bench-pipeline bench-serve bench-monitor clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -89,10 +89,18 @@ PYTEST = status=0; .venv/bin/python -m pytest $(1) $(PYTEST_ARGS) || status=$$?;
 	  if [ $$status -eq 5 ]; then echo "make $@: pytest collected no tests: a failure, not a pass" >&2; fi; \
 	  exit $$status
 
-test: install  ## every test (starts the GCS emulator itself); "no tests collected" fails
+# The binaries the tests run: promtool (Debian `prometheus`, for the alert-rule unit tests) and the
+# Pushgateway (Debian `prometheus-pushgateway`, started by a session fixture). Installed when missing
+# (CI runs as root). Under systemd the packages also start both services (ports 9090, 9091); in a
+# container without an init they start nothing. The tests use free ports of their own either way.
+tools:  ## the test binaries promtool and prometheus-pushgateway (apt-get, when missing)
+	@command -v promtool >/dev/null && command -v prometheus-pushgateway >/dev/null || \
+	  (apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus prometheus-pushgateway)
+
+test: install tools  ## every test (starts the GCS emulator itself); "no tests collected" fails
 	@$(call PYTEST,)
 
-test-fast: install  ## the tests that need neither a kfp.local pipeline run nor the serving server, on 2 workers (~50 s)
+test-fast: install tools  ## the tests that need neither a kfp.local pipeline run nor the serving server, on 2 workers (~50 s)
 	@$(call PYTEST,-n 2 -m "not slow and not serving")
 
 bench: bench-validate bench-pipeline bench-serve bench-monitor  ## every benchmark

@@ -3,8 +3,10 @@
 `kustomize` renders an overlay; `queries` lists every PromQL expression of the PrometheusRules and
 the Grafana dashboard; `references` reads metric names and the labels used on each; `exported`
 parses the Prometheus text format. The PromQL reader is deliberately small and strict: it refuses
-the constructs it cannot attribute labels for (on/ignoring/group_*/without, postfix `by`,
-label_replace/label_join), so a new query cannot slip past the checks unread.
+the constructs it cannot attribute labels for (ignoring, without, group_* with labels to copy,
+postfix `by`, label_replace/label_join), so a new query cannot slip past the checks unread. The
+labels of an `on (...)` match are attributed to every metric inside the parentheses around that
+operation (or the whole expression): stricter than PromQL when a nested operand lacks them.
 """
 
 from __future__ import annotations
@@ -27,11 +29,14 @@ OVERLAYS = {"dev": "loopline-dev", "prod": "loopline"}  # overlay -> its namespa
 # Labels Prometheus Operator puts on every series scraped through a PodMonitor (plus `instance`
 # from Prometheus itself); the PodMonitor's own relabelings add more (see `scrape_labels`).
 OPERATOR_TARGET_LABELS = frozenset({"namespace", "pod", "container", "job", "instance"})
+# A ServiceMonitor's targets carry those and the Service's name and port name as well.
+SERVICE_MONITOR_TARGET_LABELS = OPERATOR_TARGET_LABELS | {"service", "endpoint"}
 
 AGGREGATIONS = frozenset({"sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values",
                           "bottomk", "topk", "quantile", "limitk", "limit_ratio"})
 IGNORED_WORDS = frozenset({"and", "or", "unless", "bool", "offset", "Inf", "NaN", "inf", "nan", "atan2"})
-REFUSED_WORDS = frozenset({"on", "ignoring", "group_left", "group_right", "without", "label_replace", "label_join"})
+REFUSED_WORDS = frozenset({"ignoring", "without", "label_replace", "label_join"})
+GROUP_MODIFIERS = frozenset({"group_left", "group_right"})
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`')
 _RANGE = re.compile(r"\[[^\[\]]*\]")
@@ -75,12 +80,45 @@ def _tokens(expr: str) -> list[tuple[str, str]]:
             for kind in ("num", "ident", "matchers", "punct", "other") if match.group(kind) is not None]
 
 
+def _enclosing_groups(tokens: list[tuple[str, str]]) -> list[tuple[int, int]]:
+    """For every token, the (open, close) indices of the innermost parentheses around it, or
+    (-1, len(tokens)) at the top level."""
+    opened: list[int] = []
+    pairs: dict[int, int] = {}
+    for i, (_, value) in enumerate(tokens):
+        if value == "(":
+            opened.append(i)
+        elif value == ")":
+            pairs[opened.pop()] = i
+    stack: list[int] = []
+    groups = []
+    for i, (_, value) in enumerate(tokens):
+        if value == ")":
+            stack.pop()
+        groups.append((stack[-1], pairs[stack[-1]]) if stack else (-1, len(tokens)))
+        if value == "(":
+            stack.append(i)
+    return groups
+
+
+def _label_list(tokens: list[tuple[str, str]], start: int, expr: str) -> tuple[list[str], int]:
+    """The labels of `(a, b)` opening at tokens[start], and the index just past its `)`."""
+    if start >= len(tokens) or tokens[start][1] != "(":
+        raise ValueError(f"expected a label list `(...)` in {expr!r}")
+    close = next(j for j in range(start + 1, len(tokens)) if tokens[j][1] == ")")
+    return [v for k, v in tokens[start + 1:close] if k == "ident"], close + 1
+
+
 def references(expr: str) -> References:
-    """Metric names in a PromQL expression, each paired with the labels of its matchers and of every
-    enclosing `agg by (...) (...)`; ValueError for constructs this reader does not attribute."""
+    """Metric names in a PromQL expression, each paired with the labels of its matchers, of every
+    enclosing `agg by (...) (...)` and of every `on (...)` in its parentheses; ValueError for
+    constructs this reader does not attribute."""
     tokens, found = _tokens(expr), References()
     if sum(v == "(" for _, v in tokens) != sum(v == ")" for _, v in tokens):
         raise ValueError(f"unbalanced parentheses in {expr!r}")
+    groups = _enclosing_groups(tokens)
+    matches: list[tuple[tuple[int, int], list[str]]] = []  # (group of an `on`, its labels)
+    seen: list[tuple[int, str]] = []  # (token index, metric)
     depth, scopes = 0, []  # scopes: (depth at which an aggregation's argument closes, its by-labels)
     i = 0
     while i < len(tokens):
@@ -88,6 +126,20 @@ def references(expr: str) -> References:
         nxt = tokens[i + 1][1] if i + 1 < len(tokens) else ""
         if kind == "ident" and value in REFUSED_WORDS:
             raise ValueError(f"{value!r} in {expr!r}: not supported by this reader (extend it first)")
+        if kind == "ident" and value == "on":
+            labels, after = _label_list(tokens, i + 1, expr)
+            matches.append((groups[i], labels))
+            i = after
+            continue
+        if kind == "ident" and value in GROUP_MODIFIERS:
+            if nxt != "(":
+                i += 1
+                continue
+            labels, after = _label_list(tokens, i + 1, expr)
+            if labels:
+                raise ValueError(f"{value} ({', '.join(labels)}) in {expr!r}: copied labels are not supported")
+            i = after
+            continue
         if kind == "ident" and value == "by":
             raise ValueError(f"postfix 'by' in {expr!r}: write `agg by (labels) (expr)`")
         if kind == "ident" and value in AGGREGATIONS and nxt == "by":
@@ -109,6 +161,7 @@ def references(expr: str) -> References:
             depth -= 1
         elif kind == "ident" and nxt != "(" and value not in IGNORED_WORDS:
             found.metrics.add(value)
+            seen.append((i, value))
             labels = [label for _, by in scopes for label in by]
             if nxt.startswith("{"):
                 labels += _MATCHER_LABEL.findall(nxt)
@@ -116,6 +169,8 @@ def references(expr: str) -> References:
         elif kind == "matchers" and (i == 0 or tokens[i - 1][0] != "ident"):
             raise ValueError(f"a selector without a metric name in {expr!r}")
         i += 1
+    for (start, end), labels in matches:
+        found.labels |= {(metric, label) for at, metric in seen if start < at < end for label in labels}
     return found
 
 
@@ -159,12 +214,14 @@ def queries(objects: list[dict[str, Any]]) -> list[tuple[str, References]]:
     return found
 
 
-def scrape_labels(objects: list[dict[str, Any]]) -> set[str]:
-    """Labels every scraped series gets: the operator's standard ones and the PodMonitors' relabelings."""
-    labels = set(OPERATOR_TARGET_LABELS)
+def scrape_labels(objects: list[dict[str, Any]], kind: str = "PodMonitor") -> set[str]:
+    """Labels every series scraped through the monitors of `kind` (PodMonitor or ServiceMonitor)
+    gets: the operator's standard target labels and those monitors' relabelings."""
+    labels = set(SERVICE_MONITOR_TARGET_LABELS if kind == "ServiceMonitor" else OPERATOR_TARGET_LABELS)
+    endpoints_key = {"PodMonitor": "podMetricsEndpoints", "ServiceMonitor": "endpoints"}[kind]
     for obj in objects:
-        if obj["kind"] == "PodMonitor":
-            for endpoint in obj["spec"]["podMetricsEndpoints"]:
+        if obj["kind"] == kind:
+            for endpoint in obj["spec"][endpoints_key]:
                 labels |= {r["targetLabel"] for r in endpoint.get("relabelings", []) if "targetLabel" in r}
     return labels
 

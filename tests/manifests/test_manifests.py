@@ -22,6 +22,7 @@ from manifest_metrics import (
     MANIFESTS,
     OVERLAYS,
     ROOT,
+    References,
     dashboards,
     exported,
     kustomize,
@@ -29,6 +30,7 @@ from manifest_metrics import (
     references,
     scrape_labels,
 )
+from monitor_metric_names import MONITOR_METRICS, PREFIX, PUSHED_LABELS
 
 from components._image import Images
 from components.deploy.inference_service import MODEL_FORMAT, RUNTIME, ServiceSettings, render
@@ -42,6 +44,7 @@ WORKLOAD_IDENTITY = "iam.gke.io/gcp-service-account"
 GOOGLE_ACCOUNT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0-9]\.iam\.gserviceaccount\.com$")
 RUNNER, PREDICTOR_ACCOUNT, ROLE = "loopline-pipeline-runner", "loopline-predictor", "loopline-deployer"
 RETRAINER = "loopline-retrainer"
+PUSHGATEWAY = "loopline-pushgateway"
 # What issue 5 allows the pipeline runner at most, and what it is granted (written out; tests below
 # also derive it from the calls the deploy step makes).
 PERMITTED_VERBS = {"get", "list", "watch", "create", "patch", "delete"}
@@ -73,6 +76,7 @@ def test_overlay_renders_the_expected_objects_in_its_namespace(overlay: str) -> 
         ("Role", ROLE), ("RoleBinding", ROLE), ("Role", RETRAINER), ("RoleBinding", RETRAINER),
         ("ServingRuntime", RUNTIME), ("PodMonitor", "loopline-predictor"),
         ("PrometheusRule", "loopline-predictor"), ("ConfigMap", "loopline-grafana-dashboard"),
+        ("Deployment", PUSHGATEWAY), ("Service", PUSHGATEWAY), ("ServiceMonitor", PUSHGATEWAY),
     ])
     for obj in objects:
         if obj["kind"] != "Namespace":
@@ -83,7 +87,8 @@ def test_overlay_renders_the_expected_objects_in_its_namespace(overlay: str) -> 
 @overlays
 def test_builtin_kinds_validate_against_the_kubernetes_openapi_schema(overlay: str) -> None:
     builtin = [o for o in rendered(overlay) if not o["apiVersion"].startswith(CRD_GROUPS)]
-    assert {o["kind"] for o in builtin} == {"Namespace", "ServiceAccount", "Role", "RoleBinding", "ConfigMap"}
+    assert {o["kind"] for o in builtin} == {"Namespace", "ServiceAccount", "Role", "RoleBinding", "ConfigMap",
+                                           "Deployment", "Service"}
     for obj in builtin:
         kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)  # raises on any error
 
@@ -407,6 +412,54 @@ def test_pod_monitor_selects_the_predictor_pods_and_port(overlay: str) -> None:
                                       "__meta_kubernetes_pod_container_port_number"]}]
 
 
+SERVICEMONITOR_SPEC_KEYS = {"jobLabel", "targetLabels", "podTargetLabels", "endpoints", "selector",
+                            "namespaceSelector", "sampleLimit", "targetLimit", "labelLimit", "attachMetadata",
+                            "scrapeClass"}
+PUSHGATEWAY_IMAGE = re.compile(r"^prom/pushgateway:v\d+\.\d+\.\d+$")  # an exact release, never latest
+
+
+@overlays
+def test_service_monitor_scrapes_the_pushgateway_keeping_the_pushed_labels(overlay: str) -> None:
+    """Checked field by field (no ServiceMonitor CRD schema offline): it selects the Pushgateway's
+    Service by its labels, names that Service's port, and honours the pushed job and model labels."""
+    objects = rendered(overlay)
+    monitor, service = only(objects, "ServiceMonitor", PUSHGATEWAY), only(objects, "Service", PUSHGATEWAY)
+    assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
+    spec = monitor["spec"]
+    assert set(spec) <= SERVICEMONITOR_SPEC_KEYS and "namespaceSelector" not in spec  # its own namespace only
+    assert spec["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    [endpoint] = spec["endpoints"]
+    assert set(endpoint) <= ENDPOINT_KEYS and endpoint["path"] == "/metrics" and DURATION.match(endpoint["interval"])
+    assert endpoint["port"] in {port["name"] for port in service["spec"]["ports"]}
+    assert endpoint["honorLabels"] is True  # else `job`/`model` arrive as exported_job/exported_model
+
+
+@overlays
+def test_pushgateway_is_one_pinned_non_root_replica_behind_its_service(overlay: str) -> None:
+    objects = rendered(overlay)
+    deployment, service = only(objects, "Deployment", PUSHGATEWAY), only(objects, "Service", PUSHGATEWAY)
+    spec, pod = deployment["spec"], deployment["spec"]["template"]["spec"]
+    assert spec["replicas"] == 1 and spec["strategy"]["type"] == "Recreate"  # never two holding half the pushes
+    assert spec["selector"]["matchLabels"].items() <= spec["template"]["metadata"]["labels"].items()
+    assert service["spec"]["selector"].items() <= spec["template"]["metadata"]["labels"].items()
+    [container] = pod["containers"]
+    assert PUSHGATEWAY_IMAGE.match(container["image"]), container["image"]
+    assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] > 0
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert pod["automountServiceAccountToken"] is False
+    assert {"cpu", "memory"} <= set(container["resources"]["requests"]) and "memory" in container["resources"]["limits"]
+    ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+    assert container["readinessProbe"]["httpGet"]["path"] == "/-/ready"
+    assert container["readinessProbe"]["httpGet"]["port"] in ports
+    [service_port] = service["spec"]["ports"]
+    assert service_port["targetPort"] in ports
+    assert f"--web.listen-address=:{ports[service_port['targetPort']]}" in container["args"]
+    persistence = [a for a in container["args"] if a.startswith("--persistence.file=")]
+    mounts = [m["mountPath"] for m in container["volumeMounts"]]
+    assert len(persistence) == 1 and any(persistence[0].split("=", 1)[1].startswith(m + "/") for m in mounts)
+
+
 RULE_KEYS = {"alert", "record", "expr", "for", "keep_firing_for", "labels", "annotations"}
 
 
@@ -432,6 +485,23 @@ def test_prometheus_rule_has_the_alerts_on_the_right_metrics(overlay: str) -> No
     assert reads["LooplinePredictorLatencyP99"] == {"request_predict_seconds_bucket"}
     assert reads["LooplinePredictionLogFailing"] == {"loopline_prediction_log_spooled_rows"}
     assert reads["LooplinePredictionLogDroppingRows"] == {"loopline_prediction_log_dropped_rows_total"}
+    assert reads["LooplineFeatureDrift"] == {"loopline_monitor_drift", "loopline_monitor_drift_threshold",
+                                             "loopline_monitor_drift_noise_floor"}
+    assert reads["LooplinePerformanceBelowFloor"] == {"loopline_monitor_performance",
+                                                      "loopline_monitor_performance_high",
+                                                      "loopline_monitor_performance_floor"}
+    assert reads["LooplinePerformanceAboveCeiling"] == {"loopline_monitor_performance",
+                                                        "loopline_monitor_performance_low",
+                                                        "loopline_monitor_performance_ceiling"}
+    assert reads["LooplineLabelCoverageCollapsed"] == {"loopline_monitor_label_coverage",
+                                                       "loopline_monitor_mature_rows"}
+    assert reads["LooplineMonitoringStale"] == {"loopline_monitor_last_success_timestamp_seconds",
+                                                "loopline_monitor_window_seconds"}
+    assert reads["LooplineMonitoringSeriesGone"] == {"loopline_monitor_last_success_timestamp_seconds"}
+    assert reads["LooplineCanaryWorse"] == {"loopline_monitor_canary_verdict"}
+    for name in ("LooplineFeatureDrift", "LooplinePerformanceBelowFloor", "LooplinePerformanceAboveCeiling",
+                 "LooplineLabelCoverageCollapsed"):  # production only: a canary's numbers are the canary's business
+        assert re.search(r'role="production"', alerts[name]["expr"]), name
     assert re.search(r"histogram_quantile\(\s*0\.99\s*,", alerts["LooplinePredictorLatencyP99"]["expr"])
     paging = {name for name, rule in alerts.items() if rule["labels"]["severity"] == "critical"}
     assert paging == ({"LooplinePredictorErrorRate", "LooplinePredictorLatencyP99"} if overlay == "prod" else set())
@@ -443,8 +513,12 @@ def test_promql_reader_reads_names_and_labels_and_refuses_what_it_cannot_attribu
     assert found.metrics == {"x_bucket", "y_total"}
     assert found.labels == {("x_bucket", "ns"), ("x_bucket", "le"), ("x_bucket", "job"), ("x_bucket", "pod"),
                             ("y_total", "ns")}
-    for unsupported in ("sum(x) by (a)", "x / on (a) y", "sum without (a) (x)",
-                        'label_replace(x, "a", "$1", "b", "(.*)")', "sum by (a) (x"):
+    matched = references("(x > on (a, b) group_left y) > z and on (c) w")
+    assert matched.metrics == {"x", "y", "z", "w"}  # `on` labels: every metric in its parentheses
+    assert matched.labels == {("x", "a"), ("x", "b"), ("y", "a"), ("y", "b"),
+                              ("x", "c"), ("y", "c"), ("z", "c"), ("w", "c")}
+    for unsupported in ("sum(x) by (a)", "x / ignoring (a) y", "x / on (a) group_left (b) y", "x / on a y",
+                        "sum without (a) (x)", 'label_replace(x, "a", "$1", "b", "(.*)")', "sum by (a) (x"):
         with pytest.raises(ValueError):
             references(unsupported)
 
@@ -472,6 +546,9 @@ def test_grafana_dashboard_is_shipped_for_the_sidecar_and_well_formed(overlay: s
     dashboard_metrics = set().union(*(r.metrics for w, r in queries(objects) if w.startswith(name)))
     assert {"request_predict_seconds_bucket", "loopline_predictions_total", "loopline_rejected_requests_total",
             "loopline_failed_requests_total"} <= dashboard_metrics
+    assert {"loopline_monitor_drift", "loopline_monitor_performance", "loopline_monitor_performance_low",
+            "loopline_monitor_performance_high", "loopline_monitor_label_coverage", "loopline_monitor_decision",
+            "loopline_monitor_last_success_timestamp_seconds"} <= dashboard_metrics
 
 
 @pytest.mark.serving
@@ -491,8 +568,31 @@ def test_every_metric_and_label_the_manifests_query_is_exported(good_and_broken_
         objects = kustomize(MANIFESTS / "overlays" / overlay)
         found, scraped = queries(objects), scrape_labels(objects)
         assert len(found) >= 10
+        found = [(where, _without_monitor_metrics(refs)) for where, refs in found]  # checked by the test below
         missing = {(where, metric) for where, refs in found for metric in refs.metrics if metric not in series}
         assert not missing, f"queried but not exported: {sorted(missing)}"
         wrong = {(where, metric, label) for where, refs in found for metric, label in refs.labels
                  if label not in scraped and label not in (series[metric] or set())}
         assert not wrong, f"labels the series do not carry: {sorted(wrong)}"
+
+
+def _without_monitor_metrics(refs: References) -> References:
+    """`refs` without the monitor step's metrics (they come from the Pushgateway, not the predictor)."""
+    return References({m for m in refs.metrics if not m.startswith(PREFIX)},
+                      {(m, label) for m, label in refs.labels if not m.startswith(PREFIX)})
+
+
+@overlays
+def test_every_monitor_metric_and_label_the_manifests_query_is_in_the_contract(overlay: str) -> None:
+    """The rules and dashboards against the monitor step's metric contract: the pushed labels, the
+    Pushgateway's job/instance and what the ServiceMonitor's scrape adds."""
+    objects = rendered(overlay)
+    found, scraped = queries(objects), scrape_labels(objects, "ServiceMonitor") | PUSHED_LABELS
+    used = {(where, metric) for where, refs in found for metric in refs.metrics if metric.startswith(PREFIX)}
+    assert {metric for _, metric in used} >= {"loopline_monitor_drift", "loopline_monitor_performance",
+                                              "loopline_monitor_last_success_timestamp_seconds"}
+    unknown = sorted(u for u in used if u[1] not in MONITOR_METRICS)
+    assert not unknown, f"queried but not in the monitor's metric contract: {unknown}"
+    wrong = {(where, metric, label) for where, refs in found for metric, label in refs.labels
+             if metric.startswith(PREFIX) and label not in scraped | MONITOR_METRICS[metric]}
+    assert not wrong, f"labels the series do not carry: {sorted(wrong)}"
