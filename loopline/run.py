@@ -40,6 +40,12 @@ def _add_monitoring_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threshold", dest="thresholds", type=assignment, action="append", default=[],
                         metavar="CHECK=V", help="psi, kl, js, linf or new threshold (repeatable)")
     parser.add_argument("--min-rows", type=int, default=500, help="fewer rows: insufficient data, never a retrain")
+    parser.add_argument("--maturity-hours", type=float, default=24.0,
+                        help="rows younger than this are not yet expected to have labels (label coverage)")
+    parser.add_argument("--performance-tolerance", type=float, default=0.05,
+                        help="how much worse than its eval metrics a version may do on labelled traffic")
+    parser.add_argument("--min-labels", type=int, default=50, help="fewer labelled rows: no performance verdict")
+    parser.add_argument("--pushgateway-url", default="", help="push the metrics to this Prometheus Pushgateway")
     parser.add_argument("--retrain-source", default="", help="the new labelled data to retrain on (URI)")
     parser.add_argument("--retrain-target", choices=["local", "kfp", "none"], default="local")
     parser.add_argument("--cooldown-hours", type=float, default=24.0, help="no second retrain within this")

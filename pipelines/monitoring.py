@@ -15,7 +15,8 @@ def create_pipeline(settings: CompileSettings) -> dsl.graph_component.GraphCompo
     steps = build(settings.images)
 
     @dsl.pipeline(name=NAME, pipeline_root=settings.pipeline_root,
-                  description="Measure the served traffic's drift against the production baseline; retrain on drift.")
+                  description="Measure the served traffic's drift and performance against the production "
+                              "baseline and eval metrics; retrain on drift or degradation.")
     def monitoring_pipeline(
         prediction_log_uri: str,
         registry_uri: str,
@@ -25,6 +26,10 @@ def create_pipeline(settings: CompileSettings) -> dsl.graph_component.GraphCompo
         until: str = "",
         thresholds: dict = {},
         min_rows: int = 500,
+        maturity_hours: float = 24.0,
+        performance_tolerance: float = 0.05,
+        min_labels: int = 50,
+        pushgateway_url: str = "",
         retrain_source: str = "",
         retrain_target: str = "local",
         cooldown_hours: float = 24.0,
@@ -40,6 +45,8 @@ def create_pipeline(settings: CompileSettings) -> dsl.graph_component.GraphCompo
         watched = configure(steps.monitor(
             prediction_log_uri=prediction_log_uri, model_name=model_name, registry_uri=registry_uri,
             window_hours=window_hours, since=since, until=until, thresholds=thresholds, min_rows=min_rows,
+            maturity_hours=maturity_hours, performance_tolerance=performance_tolerance, min_labels=min_labels,
+            pushgateway_url=pushgateway_url,
         ), "monitor", settings)
         configure(steps.retrain(
             decision=watched.outputs[keys.DECISION], reason=watched.outputs[keys.REASON], registry_uri=registry_uri,

@@ -1,4 +1,6 @@
-"""Session-wide fixtures: paths to the committed data and one GCS emulator for every gs:// test."""
+"""Session-wide fixtures: paths to the committed data, one GCS emulator for every gs:// test and one
+Pushgateway (support/pushgateway.py) for the tests of what the monitor step pushes; the penguins bundle's
+rows (support/penguin_rows.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,9 @@ from typing import Callable, Iterator
 import pytest
 
 from loopline import paths
+
+# Session fixtures: `pushgateway`; `scorer`, `labelled_rows`, `train_rows`.
+pytest_plugins = ("support.pushgateway", "support.penguin_rows")
 
 ROOT = paths.ROOT
 FIXTURES = ROOT / "tests" / "data" / "fixtures"

@@ -48,9 +48,9 @@ def _quoted(names: list[str]) -> str:
     return ", ".join(repr(n) for n in names)
 
 
-def _confusion(labels: np.ndarray, predicted: np.ndarray, k: int) -> np.ndarray:
-    """k x k counts, rows = true class, columns = predicted class."""
-    return np.bincount(labels * k + predicted, minlength=k * k).reshape(k, k)
+def _confusion(labels: np.ndarray, predicted: np.ndarray, k: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """k x k counts (or weight sums), rows = true class, columns = predicted class."""
+    return np.bincount(labels * k + predicted, weights=weights, minlength=k * k).reshape(k, k)
 
 
 def _per_class_prf(confusion: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -71,15 +71,40 @@ def _per_class_prf(confusion: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     return precision, recall, f1, (support > 0) | (predicted > 0)
 
 
-def label_metrics(labels: np.ndarray, predicted: np.ndarray, k: int) -> dict[str, float | None]:
-    """Accuracy and macro precision/recall/F1 of checked class indices (used for whole sets and slices)."""
-    precision, recall, f1, defined = _per_class_prf(_confusion(labels, predicted, k))
+def confusion_summary(confusion: np.ndarray) -> dict[str, float | None]:
+    """Accuracy and macro precision/recall/F1 of a confusion matrix (counts, or weights of served rows)."""
+    precision, recall, f1, defined = _per_class_prf(confusion)
+    total = confusion.sum()
     return {
-        "accuracy": float(np.mean(labels == predicted)),
+        "accuracy": float(np.trace(confusion) / total) if total else None,
         "macro_precision": _mean(precision[defined].tolist()),
         "macro_recall": _mean(recall[defined].tolist()),
         "macro_f1": _mean(f1[defined].tolist()),
     }
+
+
+def confusion_rates(confusion: np.ndarray, classes: Sequence[str]) -> dict[str, dict[str, float | None]]:
+    """Per class of a confusion matrix: precision, recall and F1 (None where the class is neither true nor
+    predicted) and its support (the weight of its true rows)."""
+    precision, recall, f1, defined = _per_class_prf(confusion)
+    support = confusion.sum(axis=1)
+    return {name: {"precision": float(precision[c]) if defined[c] else None,
+                   "recall": float(recall[c]) if defined[c] else None,
+                   "f1": float(f1[c]) if defined[c] else None, "support": float(support[c])}
+            for c, name in enumerate(classes)}
+
+
+def label_metrics(labels: np.ndarray, predicted: np.ndarray, k: int, weights: np.ndarray | None = None
+                  ) -> dict[str, float | None]:
+    """Accuracy and macro precision/recall/F1 of checked class indices (used for whole sets, slices and, weighted
+    by the rows each logged row stands for, served traffic)."""
+    return confusion_summary(_confusion(labels, predicted, k, weights))
+
+
+def class_rates(labels: np.ndarray, predicted: np.ndarray, classes: Sequence[str],
+                weights: np.ndarray | None = None) -> dict[str, dict[str, float | None]]:
+    """Per class of checked class indices: precision, recall, F1 and support (see `confusion_rates`)."""
+    return confusion_rates(_confusion(labels, predicted, len(classes), weights), classes)
 
 
 def _average_ranks(scores: np.ndarray) -> np.ndarray:
@@ -138,10 +163,10 @@ def classification_metrics(
     n, k = probs.shape
     predicted = probs.argmax(axis=1)
     confusion = _confusion(labels, predicted, k)
-    precision, recall, f1, defined = _per_class_prf(confusion)
+    defined = _per_class_prf(confusion)[3]
     support = confusion.sum(axis=1)
 
-    per_class: dict[str, dict[str, Any]] = {}
+    per_class: dict[str, dict[str, Any]] = class_rates(labels, predicted, names)
     curves: dict[str, dict[str, list[float]] | None] = {}
     aucs: list[float] = []
     for c, name in enumerate(names):
@@ -152,13 +177,7 @@ def classification_metrics(
             auc = _roc_auc(positive, probs[:, c])
             aucs.append(auc)
             curves[name] = _roc_curve(positive, probs[:, c], int(max_roc_points))
-        per_class[name] = {
-            "precision": float(precision[c]) if defined[c] else None,
-            "recall": float(recall[c]) if defined[c] else None,
-            "f1": float(f1[c]) if defined[c] else None,
-            "support": int(support[c]),
-            "roc_auc": auc,
-        }
+        per_class[name].update(support=int(support[c]), roc_auc=auc)
 
     macro_excluded = [name for c, name in enumerate(names) if not defined[c]]
     absent = [name for c, name in enumerate(names) if support[c] == 0]
@@ -196,11 +215,12 @@ def classification_metrics(
 # --- regression ---------------------------------------------------------------------------------
 
 
-def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, Any]:
+def regression_metrics(y_true: Any, y_pred: Any, weights: np.ndarray | None = None) -> dict[str, Any]:
     """RMSE, MAE, R^2 and count of predictions against true values; R^2 is None when y_true is constant.
 
     Keys: count, rmse, mae, r2, notes. "Constant" is tested exactly (min == max), not as a variance
-    of 0, which float rounding can miss (the mean of [0.1, 0.1, 0.1] is not 0.1).
+    of 0, which float rounding can miss (the mean of [0.1, 0.1, 0.1] is not 0.1). `weights`: the rows each
+    row stands for (served traffic logged at a sample rate); None weighs every row alike.
     """
     truth, pred = check_regression(y_true, y_pred)
     errors = pred - truth
@@ -209,11 +229,12 @@ def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, Any]:
         r2 = None
         notes.append(f"R^2 undefined: every y_true is {truth[0]:g} (no variance)")
     else:
-        r2 = float(1.0 - np.sum(errors**2) / np.sum((truth - truth.mean()) ** 2))
+        centre = np.average(truth, weights=weights)
+        r2 = float(1.0 - np.average(errors**2, weights=weights) / np.average((truth - centre) ** 2, weights=weights))
     return {
         "count": int(len(truth)),
-        "rmse": float(np.sqrt(np.mean(errors**2))),
-        "mae": float(np.mean(np.abs(errors))),
+        "rmse": float(np.sqrt(np.average(errors**2, weights=weights))),
+        "mae": float(np.average(np.abs(errors), weights=weights)),
         "r2": r2,
         "notes": notes,
     }

@@ -3,7 +3,8 @@
 Numeric feature: edges at the training deciles (between the training min and max), plus an
 underflow bin (below the training min), an overflow bin (above the training max) and a missing
 bin. Categorical feature: its vocabulary, plus an "unseen" bin and a missing bin. The model's own
-predictions on the eval split are frozen the same way (class counts, or value bins). Served rows
+predictions on the eval split are frozen the same way (class counts, or value bins), and a
+classifier's calibration, fitted on the eval split (components/lib/calibration.py). Served rows
 are counted into the same bins by `bin_counts`, so monitoring any version, or a rolled-back one,
 needs nothing but its bundle. Files: `baseline/bins.json`, `baseline/schema.pbtxt`, and
 `baseline/train.stats.pb` (TFDV statistics of the train split) when the pipeline provides them.
@@ -23,6 +24,7 @@ import pandas as pd
 from components.errors import LooplineInputError
 from components.lib import uri as uri_io
 from components.lib.bundle import CATEGORICAL, CLASSIFICATION, NUMERIC, FeatureSpec
+from components.lib.calibration import fit_calibration
 
 BASELINE_DIR = "baseline"
 BINS_FILE = "bins.json"
@@ -53,6 +55,7 @@ class Baseline:
     prediction: Bins
     train_rows: int
     eval_rows: int
+    calibration: dict[str, Any] | None = None  # classification: components/lib/calibration.Calibration's fields
 
     def by_name(self) -> dict[str, Bins]:
         """The features' bins by feature name."""
@@ -112,14 +115,18 @@ def bin_counts(bins: Bins, values: np.ndarray) -> np.ndarray:
     return counts
 
 
-def make_baseline(spec: FeatureSpec, train_arrays: dict[str, np.ndarray], eval_outputs: np.ndarray) -> Baseline:
+def make_baseline(spec: FeatureSpec, train_arrays: dict[str, np.ndarray], eval_outputs: np.ndarray,
+                  eval_labels: np.ndarray | None = None) -> Baseline:
     """The baseline of a model: bins over the train split's raw feature values and its eval predictions
-    (class probabilities (n, k) -> predicted class counts; values (n,) -> value bins)."""
+    (class probabilities (n, k) -> predicted class counts; values (n,) -> value bins), and for a classifier
+    with its eval labels (class indices) the calibration monitoring's estimates use."""
     features = [numeric_bins(f.name, train_arrays[f.name]) if f.kind == NUMERIC
                 else categorical_bins(f.name, f.vocabulary, train_arrays[f.name]) for f in spec.features]
     prediction = prediction_bins(spec, eval_outputs)
     rows = len(next(iter(train_arrays.values()))) if train_arrays else 0
-    return Baseline(features, prediction, rows, int(len(eval_outputs)))
+    calibration = (fit_calibration(eval_outputs, eval_labels).to_dict()
+                   if spec.task == CLASSIFICATION and eval_labels is not None else None)
+    return Baseline(features, prediction, rows, int(len(eval_outputs)), calibration)
 
 
 def prediction_bins(spec: FeatureSpec, outputs: np.ndarray) -> Bins:
@@ -161,6 +168,6 @@ def baseline_at(bundle_uri: str, version: str = "") -> Baseline:
     try:
         raw: dict[str, Any] = json.loads(text)
         return Baseline([Bins(**b) for b in raw["features"]], Bins(**raw["prediction"]), int(raw["train_rows"]),
-                        int(raw["eval_rows"]))
+                        int(raw["eval_rows"]), raw.get("calibration"))
     except (ValueError, KeyError, TypeError) as err:
         raise LooplineInputError(f"{path}: not a loopline baseline: {type(err).__name__}: {err}") from err

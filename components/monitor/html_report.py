@@ -1,11 +1,13 @@
-"""monitor's HTML report, self-contained and offline: the decision first, then per version and feature the
-training vs served share of every frozen bin beside the measures against their thresholds and floors."""
+"""monitor's HTML report, self-contained and offline: the decision first, the canary verdict, then per version its
+performance (realized with intervals, estimated, per class) and per feature the training vs served share of every
+frozen bin beside the measures against their thresholds and floors."""
 
 from __future__ import annotations
 
 import html
 from typing import TYPE_CHECKING
 
+from components.monitor import performance_rows
 from components.monitor.drift import CHECKS, FeatureDrift
 from components.monitor.measures import MEASURES
 
@@ -61,9 +63,36 @@ def _anomalies(version: VersionReport) -> str:
             f"<table><tr><th>feature</th><th>anomaly</th><th>detail</th></tr>{rows}</table>")
 
 
-def _version(version: VersionReport, thresholds: dict[str, float]) -> str:
+def _table(found: performance_rows.Table) -> str:
+    headers, rows = found
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _performance(version: VersionReport, maturity_hours: float) -> str:
+    """The version's labels, realized vs estimated metrics, per-class rates and findings."""
+    judged = version.performance
+    if judged is None:
+        return ""
+    found = "".join(f"<li class='flag'>{_e(text)}</li>" for text in performance_rows.findings(judged))
+    classes = _table(performance_rows.class_table(judged)) if judged.task == "classification" else ""
+    return (f"<h3 class='performance'>Performance</h3><p>{_e(performance_rows.labels_line(judged, maturity_hours))}"
+            f"</p>{_table(performance_rows.metric_table(judged))}{classes}" + (f"<ul>{found}</ul>" if found else ""))
+
+
+def _canary(result: Monitoring) -> str:
+    if result.canary is None:
+        return ""
+    css = {"promote": "ok", "roll back": "retrain"}.get(result.canary.verdict, "insufficient")
+    return (f"<section><h2>{_e(performance_rows.canary_title(result.canary))}</h2><div class='decision {css}'>"
+            f"{_e(result.canary.reason)}</div>{_table(performance_rows.canary_table(result.canary))}</section>")
+
+
+def _version(version: VersionReport, thresholds: dict[str, float], maturity_hours: float) -> str:
     role = "production" if version.production else "other version"
-    parts = [f"<section><h2>v{_e(version.version)} ({role}): {version.rows:,} rows</h2>", _anomalies(version)]
+    parts = [f"<section><h2>v{_e(version.version)} ({role}): {version.rows:,} rows, {version.traffic_share:.1%} of "
+             f"the traffic</h2>", _performance(version, maturity_hours), _anomalies(version)]
     for drift in version.drift:
         flag = f" <span class='flag'>drifted: {_e(', '.join(drift.drifted_by))}</span>" if drift.drifted else ""
         parts.append(f"<h3>{_e(drift.name)}{flag}</h3>{_measures(drift, thresholds)}{_bins(drift)}")
@@ -78,6 +107,7 @@ def report_html(result: Monitoring) -> str:
             f"{_e(result.reason)}</div><p>Production v{result.production_version}, window {_e(result.window)}. "
             f"Thresholds: {_e(limits)}. A check flags a feature above its threshold and above its noise floor (the "
             "value the training distribution reaches by chance at these sample sizes).</p>"
-            + "".join(_version(v, result.thresholds) for v in result.versions))
+            + _canary(result) + "".join(_version(v, result.thresholds, result.settings.maturity_hours)
+                                        for v in result.versions))
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Monitoring {_e(result.model)}"
             f"</title><style>{STYLE}</style></head><body>{body}</body></html>\n")

@@ -45,16 +45,37 @@ class Window:
 
 @dataclass
 class Served:
-    """One version's logged rows in the window: raw values per feature (and PREDICTION), and the row count."""
+    """One version's logged rows in the window: raw values per feature (and PREDICTION), the row count, and per row
+    what the performance measures need: inference id, time, sample rate and (classification) class probabilities."""
 
     version: str
     rows: int = 0
     values: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    ids: list[pa.Array] = field(default_factory=list)
+    moments: list[np.ndarray] = field(default_factory=list)  # microseconds since the epoch, UTC
+    rates: list[np.ndarray] = field(default_factory=list)
+    scores: list[np.ndarray] = field(default_factory=list)  # (rows, classes) probabilities; NaN where not logged
 
     def column(self, name: str) -> np.ndarray:
         """All of one feature's (or PREDICTION's) values, in log order."""
         parts = self.values.get(name, [])
         return np.concatenate(parts) if parts else np.array([], dtype=object)
+
+    def inference_ids(self) -> pa.Array:
+        """Every row's inference id (null where an old log has none), in log order."""
+        return pa.concat_arrays(self.ids) if self.ids else pa.array([], pa.string())
+
+    def times(self) -> np.ndarray:
+        """Every row's time in microseconds since the epoch (UTC)."""
+        return np.concatenate(self.moments) if self.moments else np.array([], dtype=np.int64)
+
+    def sample_rates(self) -> np.ndarray:
+        """The sample rate each row was logged at (1 where the log does not say)."""
+        return np.concatenate(self.rates) if self.rates else np.array([], dtype=np.float64)
+
+    def probabilities(self) -> np.ndarray:
+        """The logged class probabilities, (rows, classes) in the baseline's class order."""
+        return np.concatenate(self.scores) if self.scores else np.zeros((0, 0))
 
 
 def parse_time(text: str) -> datetime:
@@ -91,7 +112,7 @@ def log_files(log_uri: str, model: str, window: Window) -> list[str]:
 MOMENT = pa.timestamp("us", tz="UTC")  # a logged row's time, as Python's datetime holds it
 
 
-def _moments(times: pa.ChunkedArray) -> pa.ChunkedArray:
+def moments_of(times: pa.ChunkedArray) -> pa.ChunkedArray:
     """The rows' times as UTC timestamps: Arrow parses the predictor's ISO strings (with an offset) in C; any other
     form (no offset, a date alone) goes row by row through parse_time, which names a value that is not a time."""
     if times.null_count:
@@ -104,9 +125,8 @@ def _moments(times: pa.ChunkedArray) -> pa.ChunkedArray:
     return pa.chunked_array([pa.array([parse_time(t) for t in pc.cast(times, pa.string()).to_pylist()], MOMENT)])
 
 
-def _in_window(times: pa.ChunkedArray, window: Window) -> pa.ChunkedArray:
+def in_window(moments: pa.ChunkedArray, window: Window) -> pa.ChunkedArray:
     """A mask of the rows whose own time is in [since, until)."""
-    moments = _moments(times)
     return pc.and_(pc.greater_equal(moments, pa.scalar(window.since, MOMENT)),
                    pc.less(moments, pa.scalar(window.until, MOMENT)))
 
@@ -142,6 +162,38 @@ def _columns(table: pa.Table, kinds: dict[str, str], prediction_kind: str) -> di
     return columns
 
 
+def _optional(table: pa.Table, name: str, kind: pa.DataType) -> pa.Array:
+    """A top-level column cast to `kind`, or all nulls when a log older than that column lacks it."""
+    if name not in table.column_names:
+        return pa.nulls(table.num_rows, kind)
+    return pc.cast(table.column(name).combine_chunks(), kind)
+
+
+def _scores(table: pa.Table, classes: list[str]) -> np.ndarray:
+    """The logged `outputs.probabilities` as a (rows, classes) matrix; NaN where a class (or all) is absent."""
+    outputs = table.column("outputs").combine_chunks()
+    if "probabilities" not in {f.name for f in outputs.type}:
+        return np.full((table.num_rows, len(classes)), np.nan)
+    struct = outputs.field("probabilities")
+    return np.column_stack([_field(struct, name, "numeric", table.num_rows) for name in classes]) if classes else \
+        np.zeros((table.num_rows, 0))
+
+
+def _add(entry: Served, rows: pa.Table, moments: pa.ChunkedArray | pa.Array, kinds: dict[str, str],
+         baseline: Baseline) -> None:
+    """Append one file's rows of one version to its entry."""
+    entry.rows += rows.num_rows
+    for name, values in _columns(rows, kinds, baseline.prediction.kind).items():
+        entry.values.setdefault(name, []).append(values)
+    entry.ids.append(_optional(rows, "inference_id", pa.string()))
+    micros = pc.cast(pc.cast(moments, pa.timestamp("us")), pa.int64())
+    entry.moments.append(np.asarray(micros.to_numpy(), dtype=np.int64))
+    rates = _optional(rows, "sample_rate", pa.float64()).to_numpy(zero_copy_only=False)
+    entry.rates.append(np.where(np.isnan(rates), 1.0, rates))
+    if baseline.prediction.kind == CATEGORICAL:
+        entry.scores.append(_scores(rows, baseline.prediction.vocabulary))
+
+
 def read_served(log_uri: str, model: str, window: Window, baseline: Baseline) -> dict[str, Served]:
     """Every logged row of `model` inside the window, by model version, as the baseline's bins read them."""
     kinds = {bins.name: bins.kind for bins in baseline.features}
@@ -150,15 +202,15 @@ def read_served(log_uri: str, model: str, window: Window, baseline: Baseline) ->
         table = pajson.read_json(io.BytesIO(uri_io.read_bytes(path)))
         if not table.num_rows:
             continue
-        table = table.filter(_in_window(table.column("time"), window))
+        moments = moments_of(table.column("time"))
+        inside = in_window(moments, window)
+        table, moments = table.filter(inside), moments.filter(inside)
         if not table.num_rows:
             continue
         versions = pc.fill_null(pc.cast(table.column("model_version"), pa.string()), "")
         found = sorted(pc.unique(versions).to_pylist())
         for version in found:
-            rows = table if len(found) == 1 else table.filter(pc.equal(versions, version))
-            entry = served.setdefault(version, Served(version))
-            entry.rows += rows.num_rows
-            for name, values in _columns(rows, kinds, baseline.prediction.kind).items():
-                entry.values.setdefault(name, []).append(values)
+            mask = None if len(found) == 1 else pc.equal(versions, version)
+            rows, times = (table, moments) if mask is None else (table.filter(mask), moments.filter(mask))
+            _add(served.setdefault(version, Served(version)), rows, times, kinds, baseline)
     return served

@@ -1,11 +1,12 @@
-"""monitor's Markdown summary for the KFP UI: the decision first, then per version each feature's measures
-against their thresholds and noise floors."""
+"""monitor's Markdown summary for the KFP UI: the decision first, the canary verdict, then per version each
+feature's measures against their thresholds and noise floors, TFDV's anomalies and the performance."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from components.lib import markdown
+from components.monitor import performance_rows
 from components.monitor.measures import MEASURES
 
 if TYPE_CHECKING:
@@ -20,6 +21,9 @@ def summary_markdown(result: Monitoring) -> str:
              "training distribution reaches on a sample of the window's size).", ""]
     limits = ", ".join(f"{m} {result.thresholds[m]:g}" for m in MEASURES)
     lines += [f"Thresholds: {limits}.", ""]
+    if result.canary is not None:
+        lines += [f"## {markdown.cell(performance_rows.canary_title(result.canary))}", "",
+                  markdown.cell(result.canary.reason), "", *_table(performance_rows.canary_table(result.canary)), ""]
     for version in result.versions:
         role = "production" if version.production else "other version"
         lines += [f"## v{markdown.cell(version.version)} ({role}): {version.rows:,} rows", ""]
@@ -28,7 +32,25 @@ def summary_markdown(result: Monitoring) -> str:
                  markdown.cell(", ".join(d.drifted_by) or "—")] for d in version.drift]
         lines += markdown.table(headers, rows, "l" + "r" * len(MEASURES)) + [""]
         lines += _anomalies(version) + [""]
+        lines += _performance(version, result.settings.maturity_hours)
     return "\n".join(lines)
+
+
+def _table(found: performance_rows.Table) -> list[str]:
+    headers, rows = found
+    return markdown.table(headers, [[markdown.cell(c) for c in row] for row in rows])
+
+
+def _performance(version: VersionReport, maturity_hours: float) -> list[str]:
+    """The version's labels, realized and estimated metrics, per-class rates and findings."""
+    judged = version.performance
+    if judged is None:
+        return []
+    lines = ["## Performance", "", markdown.cell(performance_rows.labels_line(judged, maturity_hours)), ""]
+    lines += _table(performance_rows.metric_table(judged)) + [""]
+    if judged.task == "classification":
+        lines += _table(performance_rows.class_table(judged)) + [""]
+    return lines + [f"- {markdown.cell(text)}" for text in performance_rows.findings(judged)] + [""]
 
 
 def _anomalies(version: VersionReport) -> list[str]:

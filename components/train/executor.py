@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import keras
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import tensorflow as tf
@@ -123,9 +124,11 @@ def train(
 
 def _baseline(model: keras.Model, spec: FeatureSpec, train_files: Sequence[str], eval_data: tf.data.Dataset
               ) -> Baseline:
-    """Frozen bins of the train split's raw features and of the model's predictions on the eval split."""
+    """Frozen bins of the train split's raw features and of the model's predictions on the eval split, with the
+    calibration of those predictions against the eval labels."""
     table = pa.concat_tables([pq.read_table(path, columns=spec.names) for path in train_files])
-    return make_baseline(spec, feature_arrays(table, spec), model.predict(eval_data, verbose=0))
+    labels = np.concatenate([np.asarray(batch_labels) for _, batch_labels in eval_data])
+    return make_baseline(spec, feature_arrays(table, spec), model.predict(eval_data, verbose=0), labels)
 
 
 def _write_bundle(model: keras.Model, spec: FeatureSpec, metadata: dict[str, Any], bundle_dir: Path,

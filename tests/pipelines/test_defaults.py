@@ -13,6 +13,7 @@ from typing import Any, Callable
 import pytest
 
 from components.catalog import CONTRACTS
+from components.monitor.performance import PerformanceSettings
 from components.train.hyperparameters import Hyperparameters
 from components.validate.checks import Thresholds
 from loopline import cli
@@ -66,7 +67,8 @@ def test_loopline_run_defaults_like_the_pipeline(pipeline: str, pipeline_default
         assert given[name] == defaults[name], f"--{name}: {given[name]!r} vs pipeline {defaults[name]!r}"
 
 
-@pytest.mark.parametrize(("dataclass", "contract"), [(Hyperparameters, "train"), (Thresholds, "validate")])
+@pytest.mark.parametrize(("dataclass", "contract"), [(Hyperparameters, "train"), (Thresholds, "validate"),
+                                                     (PerformanceSettings, "monitor")])
 def test_dataclass_fields_are_the_component_parameters(dataclass: type, contract: str) -> None:
     """Same names, same defaults: built by keyword, a reordered field cannot swap two values."""
     theirs = _defaults(CONTRACTS[contract][0])

@@ -1,6 +1,6 @@
-"""Served traffic for monitoring tests: rows drawn from a table (optionally shifted), predicted by a real
-bundle and written as one prediction-log batch in the predictor's format (its own writer is tested in
-tests/kserve/test_prediction_log.py)."""
+"""Served traffic for monitoring and feedback tests: rows drawn from a table (optionally shifted), predicted by a
+real bundle (or given outputs) and written as one prediction-log batch in the predictor's format (its own writer is
+tested in tests/kserve/test_prediction_log.py)."""
 
 from __future__ import annotations
 
@@ -28,16 +28,25 @@ def draw(table: pa.Table, rows: int, seed: int, shift: float = 0.0, unseen: floa
     return drawn
 
 
-def write_log(log_uri: str, rows: pa.Table, scorer: BundleModel, at: datetime, version: str = "1",
-              model: str = "penguins") -> None:
-    """Write `rows` as one prediction-log batch at time `at`, as the predictor writes it."""
-    probabilities = scorer.predict([rows])
+def write_rows(log_uri: str, inputs: list[dict], outputs: list[dict], at: datetime, version: str = "1",
+               model: str = "penguins", sample_rate: float = 1.0) -> list[str]:
+    """Write served rows (inputs and outputs) as one prediction-log batch at time `at`, as the predictor writes it
+    (one request); returns their inference ids."""
     stamp = at.isoformat(timespec="milliseconds")
     request_id = f"{stamp}-{version}"
     entries = [{"time": stamp, "model": model, "model_version": version, "request_id": request_id,
-                "inference_id": f"{request_id}:{row}", "sample_rate": 1.0, "inputs": inputs,
-                "outputs": {"label": scorer.spec.classes[int(np.argmax(p))],
-                            "probabilities": dict(zip(scorer.spec.classes, map(float, p)))}}
-               for row, (inputs, p) in enumerate(zip(rows.to_pylist(), probabilities))]
+                "inference_id": f"{request_id}:{row}", "sample_rate": sample_rate, "inputs": row_inputs,
+                "outputs": row_outputs}
+               for row, (row_inputs, row_outputs) in enumerate(zip(inputs, outputs))]
     name = f"{stamp.replace(':', '')}-{version}.jsonl"
     uri_io.write_text(uri_io.join(log_uri, model, stamp[:10], name), "".join(json.dumps(e) + "\n" for e in entries))
+    return [entry["inference_id"] for entry in entries]
+
+
+def write_log(log_uri: str, rows: pa.Table, scorer: BundleModel, at: datetime, version: str = "1",
+              model: str = "penguins", sample_rate: float = 1.0) -> list[str]:
+    """Write `rows`, predicted by `scorer`, as one prediction-log batch at time `at`, as the predictor writes it;
+    returns their inference ids."""
+    outputs = [{"label": scorer.spec.classes[int(np.argmax(p))],
+                "probabilities": dict(zip(scorer.spec.classes, map(float, p)))} for p in scorer.predict([rows])]
+    return write_rows(log_uri, rows.to_pylist(), outputs, at, version, model, sample_rate)

@@ -13,12 +13,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from components.errors import LooplineInputError
 from components.lib.baseline import BASELINE_DIR
-from components.lib.datasets import parquet_files
 from components.lib.inference import BundleModel
 from components.lib.registry import Registry
 from components.monitor.executor import INSUFFICIENT, OK, RETRAIN, MonitorOutputs, monitor
@@ -28,18 +26,6 @@ from support.traffic import draw, write_log
 
 MODEL = "penguins"
 START = datetime(2026, 12, 1, 0, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture(scope="module")
-def scorer(penguins_bundle: Path) -> BundleModel:
-    return BundleModel(penguins_bundle)
-
-
-@pytest.fixture(scope="module")
-def train_rows(penguins_splits: dict[str, Path], scorer: BundleModel) -> pa.Table:
-    """Every penguin of both splits: what served traffic of the training distribution is drawn from."""
-    return pa.concat_tables([pq.read_table(parquet_files(penguins_splits[split])[0], columns=scorer.spec.names)
-                             for split in ("train", "eval")])
 
 
 def _registry(root: str, bundle: Path, versions: int = 1) -> str:

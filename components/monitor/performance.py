@@ -1,0 +1,175 @@
+"""How well one served version does: labels joined to its logged rows, realized and estimated metrics, verdicts.
+
+Labels (from `loopline feedback`, components/lib/labels.py) join the logged rows by inference id.
+Rows younger than the maturity window are not yet expected to have labels: the label coverage is
+the labelled share of the older ("mature") rows, weighted by the rows each logged row stands for.
+Realized metrics use every joined row; they are compared with the version's own eval metrics from
+the registry and its floors, and a degradation beyond the tolerance that the interval supports (the
+whole interval on the wrong side) on at least `min_labels` rows is a retrain reason naming the
+metric. The estimate (classification) is shown beside it, and flagged when the realized figure falls
+outside its stated error or when its calibration failed at training time.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from components.lib.baseline import PREDICTION, Baseline
+from components.lib.bundle import CATEGORICAL, CLASSIFICATION, REGRESSION
+from components.lib.calibration import calibration_from
+from components.monitor.estimate import Estimated, estimate_misses, estimated_classification
+from components.monitor.log_reading import Served
+from components.monitor.realized import (
+    HIGHER_IS_BETTER,
+    Realized,
+    degraded,
+    realized_classification,
+    realized_regression,
+)
+
+TOLERANCE = 0.05
+MIN_LABELS = 50
+MATURITY_HOURS = 24.0
+MICROS_PER_HOUR = 3_600_000_000
+LIMIT_NAME = re.compile(r"^(min|max)_([a-z0-9_]+)$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PerformanceSettings:
+    """How performance is judged: the labels' maturity window, the tolerance vs eval, the labels a verdict needs."""
+
+    maturity_hours: float = MATURITY_HOURS
+    performance_tolerance: float = TOLERANCE
+    min_labels: int = MIN_LABELS
+
+
+@dataclass(frozen=True)
+class Performance:
+    """One version's labels, realized and estimated metrics, the references they are judged against, and findings."""
+
+    task: str
+    rows: int
+    mature_rows: int
+    labelled_rows: int
+    label_coverage: float | None  # weighted labelled share of the mature rows (None: no mature rows yet)
+    unusable_labels: int  # joined labels outside this version's classes (or not numbers)
+    realized: Realized | None
+    estimated: Estimated | None
+    reference: dict[str, float]  # the version's eval metrics (registry)
+    limits: dict[str, float]  # its floors (min_<metric>) and ceilings (max_<metric>)
+    degradations: list[str] = field(default_factory=list)  # realized findings: retrain reasons
+    warnings: list[str] = field(default_factory=list)  # estimate findings: reported, never a retrain alone
+    estimate_missed: bool = False
+
+
+def references(info: dict) -> tuple[dict[str, float], dict[str, float]]:
+    """A registry version's eval metrics and its floors and ceilings (the evaluate step's min_/max_ checks)."""
+    metrics = {k: float(v) for k, v in (info.get("metrics") or {}).items()
+               if k in HIGHER_IS_BETTER and isinstance(v, (int, float))}
+    checks = ((info.get("decision") or {}).get("checks")) or []
+    limits = {c["name"]: float(c["limit"]) for c in checks if isinstance(c, dict) and LIMIT_NAME.match(
+        str(c.get("name", ""))) and LIMIT_NAME.match(c["name"]).group(2) in HIGHER_IS_BETTER
+        and isinstance(c.get("limit"), (int, float))}
+    return metrics, limits
+
+
+def _join(ids: pa.Array, labels: pa.Table) -> tuple[np.ndarray, pa.Array]:
+    """Which rows have a label, and those labels (strings) in row order."""
+    if not labels.num_rows or not len(ids):
+        return np.zeros(len(ids), dtype=bool), pa.array([], pa.string())
+    position = pc.index_in(ids, value_set=labels.column("inference_id").combine_chunks())
+    found = np.asarray(position.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    return found, pc.take(labels.column("label").combine_chunks(), position.filter(position.is_valid()))
+
+
+def _class_index(values: np.ndarray | pa.Array, classes: list[str]) -> np.ndarray:
+    """Class indices of label or prediction strings; -1 for a value outside the classes."""
+    words = values.to_pylist() if isinstance(values, pa.Array) else list(values)
+    index = {c: i for i, c in enumerate(classes)}
+    return np.array([index.get(str(w), -1) for w in words], dtype=np.int64)
+
+
+def _numbers(values: pa.Array) -> np.ndarray:
+    """Regression labels as floats; NaN for one that is not a number."""
+    try:
+        return pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return np.array([_number(v) for v in values.to_pylist()], dtype=np.float64)
+
+
+def _number(text: object) -> float:
+    try:
+        return float(str(text))
+    except ValueError:
+        return float("nan")
+
+
+def _realized(served: Served, found: np.ndarray, labels: pa.Array, weights: np.ndarray, baseline: Baseline
+              ) -> tuple[Realized | None, int]:
+    """Realized metrics of the joined rows, and the count of labels that could not be scored."""
+    if baseline.prediction.kind == CATEGORICAL:
+        classes = baseline.prediction.vocabulary
+        truth, predicted = _class_index(labels, classes), _class_index(served.column(PREDICTION)[found], classes)
+        usable = (truth >= 0) & (predicted >= 0)
+        result = (realized_classification(truth[usable], predicted[usable], weights[found][usable], classes)
+                  if usable.any() else None)
+        return result, int((~usable).sum())
+    truth = _numbers(labels)
+    predicted = np.asarray(served.column(PREDICTION)[found], dtype=np.float64)
+    usable = np.isfinite(truth) & np.isfinite(predicted)
+    result = realized_regression(truth[usable], predicted[usable], weights[found][usable]) if usable.any() else None
+    return result, int((~usable).sum())
+
+
+def _findings(version: str, realized: Realized | None, estimated: Estimated | None, reference: dict[str, float],
+              limits: dict[str, float], tolerance: float, min_labels: int) -> tuple[list[str], list[str]]:
+    """Realized degradations (beyond the tolerance vs eval, or past a floor or ceiling) and estimate warnings."""
+    degradations, warnings = [], []
+    if realized is not None and realized.rows >= min_labels:
+        for metric, found in realized.metrics.items():
+            at = f"{metric} {found.shown()} on {realized.rows:,} labelled rows"
+            if metric in reference and degraded(metric, found, reference[metric], tolerance):
+                degradations.append(f"{at}, worse than v{version}'s eval {reference[metric]:.3f} by more than the "
+                                    f"tolerance {tolerance:g}")
+            for name, limit in limits.items():
+                if name.endswith(f"_{metric}") and degraded(metric, found, limit, 0.0):
+                    degradations.append(f"{at}, past its {'floor' if name.startswith('min_') else 'ceiling'} "
+                                        f"{name} {limit:g}")
+    if estimated is not None:
+        found = estimated.metrics["accuracy"]
+        if "accuracy" in reference and degraded("accuracy", found, reference["accuracy"], tolerance):
+            warnings.append(f"estimated accuracy {found.shown()} (before labels), worse than v{version}'s eval "
+                            f"{reference['accuracy']:.3f} by more than the tolerance {tolerance:g}")
+        if not estimated.calibration_ok:
+            warnings.append(f"v{version}'s calibration failed ({estimated.calibration}): its estimates are unreliable")
+    return degradations, warnings
+
+
+def performance(served: Served, labels: pa.Table, baseline: Baseline, info: dict, until_micros: int,
+                maturity_hours: float, tolerance: float = TOLERANCE, min_labels: int = MIN_LABELS) -> Performance:
+    """One version's performance in the window: `labels` (inference_id, label) from the store, `info` its
+    registry record's info, `until_micros` the window's end."""
+    task = CLASSIFICATION if baseline.prediction.kind == CATEGORICAL else REGRESSION
+    weights = 1.0 / served.sample_rates()
+    found, joined = _join(served.inference_ids(), labels)
+    mature = served.times() < until_micros - maturity_hours * MICROS_PER_HOUR
+    coverage = float(weights[found & mature].sum() / weights[mature].sum()) if mature.any() else None
+    realized, unusable = _realized(served, found, joined, weights, baseline) if found.any() else (None, 0)
+    calibration = calibration_from(baseline.calibration)
+    estimated = (estimated_classification(served.probabilities(), weights, baseline.prediction.vocabulary,
+                                          calibration) if task == CLASSIFICATION and calibration else None)
+    reference, limits = references(info)
+    degradations, warnings = _findings(served.version, realized, estimated, reference, limits, tolerance, min_labels)
+    missed = bool(estimated and realized and realized.rows >= min_labels
+                  and estimate_misses(estimated, realized.metrics["accuracy"]))
+    if missed:
+        warnings.append(f"the estimate missed: realized accuracy {realized.metrics['accuracy'].shown()} is outside "
+                        f"the estimate {estimated.metrics['accuracy'].shown()} (the calibration does not hold on "
+                        "this traffic)")
+    return Performance(task, served.rows, int(mature.sum()), int(found.sum()), coverage, unusable, realized,
+                       estimated, reference, limits, degradations, warnings, missed)
