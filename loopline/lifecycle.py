@@ -1,10 +1,12 @@
 """`loopline lifecycle`: the loop after the first deploy, on the bundled data, one line per stage.
 
 Serve production with the prediction log on, send traffic like the training data -> monitor says
-ok; send traffic from a shifted world (body_mass_g +1200 g, 3% unseen islands) -> the monitoring
-pipeline says retrain naming those features, trains on labelled data from that world, evaluates
-against production on the same eval rows, deploys (hot reload) -> the server answers with the new
-version (read back from its prediction log). The last stage of `make run`.
+ok; the true species of half the served rows come back (`loopline feedback`, by inference id) ->
+realized vs estimated accuracy; send traffic from a shifted world (body_mass_g +1200 g, 3% unseen
+islands) -> the monitoring pipeline says retrain naming those features, trains on labelled data from
+that world, evaluates against production on the same eval rows, deploys (hot reload) -> the server
+answers with the new version (read back from its prediction log), whose labelled rows give its own
+realized vs estimated accuracy. The last stage of `make run`.
 """
 
 from __future__ import annotations
@@ -13,16 +15,20 @@ import argparse
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from components.errors import LooplineInputError
 from components.lib import uri as uri_io
 from loopline import output, paths
 
+if TYPE_CHECKING:
+    from components.monitor.executor import Monitoring
+
 SHIFT = {"body_mass_g": 1200.0}
 UNSEEN = {"island": 0.03}
 MISSING_SEX = 0.03  # the bundled data's share of penguins of unknown sex, so only the shift differs
 BATCH = 100
+AFTER_ROWS = 200
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -43,10 +49,12 @@ def _say(stage: str, text: str) -> None:
     print(f"{output.PREFIX} lifecycle: {stage:<10} {text}", flush=True)
 
 
-def _send(url: str, model: str, rows: list[dict[str, Any]]) -> None:
-    """The rows over V1 in batches of BATCH, every other batch over V2; any non-200 answer is an error."""
+def _send(url: str, model: str, rows: list[dict[str, Any]]) -> list[str]:
+    """The rows over V1 in batches of BATCH, every other batch over V2; any non-200 answer is an error. Returns each
+    row's inference id (`<the answer's request id>:<row in the request>`, as the prediction log names it)."""
     from components.lib.serving import call
 
+    ids: list[str] = []
     for start in range(0, len(rows), BATCH):
         batch = rows[start:start + BATCH]
         if (start // BATCH) % 2:
@@ -59,6 +67,8 @@ def _send(url: str, model: str, rows: list[dict[str, Any]]) -> None:
             status, answer = call(f"{url}/v1/models/{model}:predict", {"instances": batch})
         if status != 200:
             raise LooplineInputError(f"the predictor answered {status}: {str(answer)[:300]}")
+        ids += [f"{answer['id']}:{row}" for row in range(len(batch))]
+    return ids
 
 
 def _logged(log_uri: str, model: str, since: datetime, rows: int, registry: str) -> dict[str, int]:
@@ -77,8 +87,8 @@ def _logged(log_uri: str, model: str, since: datetime, rows: int, registry: str)
         time.sleep(0.5)
 
 
-def _request_rows(path: Path) -> list[dict[str, Any]]:
-    """The rows of a CSV without the label, as request rows (a missing value is null)."""
+def _request_rows(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """The rows of a CSV without the label, as request rows (a missing value is null), and their labels."""
     import pyarrow.csv as pacsv
 
     from components.ingest.reading import CSV_NULLS
@@ -88,18 +98,19 @@ def _request_rows(path: Path) -> list[dict[str, Any]]:
     options = pacsv.ConvertOptions(null_values=CSV_NULLS, strings_can_be_null=True)
     table = pacsv.read_csv(path, convert_options=options)
     features = [name for name in table.column_names if name != synthetic.LABEL]
-    return table.select(features).to_pylist()
+    return table.select(features).to_pylist(), table.column(synthetic.LABEL).to_pylist()
 
 
-def _like_training(rows: int, seed: int) -> list[dict[str, Any]]:
+def _like_training(rows: int, seed: int) -> tuple[list[dict[str, Any]], list[str]]:
     """`rows` penguins drawn with replacement from the bundled data: the distribution the model was trained on."""
     import numpy as np
 
-    pool = _request_rows(paths.BUNDLED_DATA)
-    return [pool[i] for i in np.random.default_rng(seed).integers(0, len(pool), rows)]
+    pool, species = _request_rows(paths.BUNDLED_DATA)
+    drawn = np.random.default_rng(seed).integers(0, len(pool), rows)
+    return [pool[i] for i in drawn], [species[i] for i in drawn]
 
 
-def _shifted(rows: int, out: Path, seed: int) -> list[dict[str, Any]]:
+def _shifted(rows: int, out: Path, seed: int) -> tuple[list[dict[str, Any]], list[str]]:
     """`rows` generated penguins of a shifted world (labelled, written to `out`: what retraining reads)."""
     from loopline import synthetic
 
@@ -113,6 +124,9 @@ def run_lifecycle(args: argparse.Namespace) -> int:
     from components.lib.serving import LocalServer
     from components.monitor.executor import OK, RETRAIN, monitor
     from components.monitor.log_reading import Window
+    from components.monitor.performance import PerformanceSettings
+
+    now_labels = PerformanceSettings(maturity_hours=0.0)  # the labels come back at once here
     from loopline.local_runner import run_locally
 
     work = Path(args.pipeline_root).resolve().parent / "lifecycle"
@@ -123,18 +137,24 @@ def run_lifecycle(args: argparse.Namespace) -> int:
                      extra_args=logging) as server:
         _say("serve", f"production at {server.url}, every served row logged to {log_uri}")
         start = datetime.now(timezone.utc)
-        _send(server.url, args.model, _like_training(args.rows, seed=1))
+        rows, species = _like_training(args.rows, seed=1)
+        ids = _send(server.url, args.model, rows)
         counts = _logged(log_uri, args.model, start, args.rows, registry)
-        calm = monitor(log_uri, args.model, registry, Window(start, datetime.now(timezone.utc)), log=lambda _: None)
+        labelled = _feedback(work / "labels-1.csv", ids, species, args.model, log_uri, registry)
+        calm = monitor(log_uri, args.model, registry, Window(start, datetime.now(timezone.utc)), log=lambda _: None,
+                       settings=now_labels)
         _say("traffic", f"{sum(counts.values()):,} rows like the training data -> monitor: {calm.decision}: "
                         f"{calm.reason}")
+        _say("labels", f"{labelled:,} true species sent back (loopline feedback) -> {_accuracy(calm)}")
         start = datetime.now(timezone.utc)
-        _send(server.url, args.model, _shifted(args.rows, work / "shifted-traffic.csv", seed=2))
+        rows, species = _shifted(args.rows, work / "shifted-traffic.csv", seed=2)
+        ids = _send(server.url, args.model, rows)
         _logged(log_uri, args.model, start, args.rows, registry)
+        _feedback(work / "labels-2.csv", ids, species, args.model, log_uri, registry)
         source = work / "shifted-labelled.csv"
         _shifted(args.rows, source, seed=3)
-        _say("drift", f"{args.rows:,} rows from a shifted world (body_mass_g +1200 g, 3% unseen islands); "
-                      "the monitoring pipeline runs:")
+        _say("drift", f"{args.rows:,} rows from a shifted world (body_mass_g +1200 g, 3% unseen islands), half "
+                      "of them labelled; the monitoring pipeline runs:")
         ran = run_locally("monitoring", {
             "prediction_log_uri": log_uri, "registry_uri": registry, "model_name": args.model,
             "since": start.isoformat(), "until": datetime.now(timezone.utc).isoformat(),
@@ -145,10 +165,40 @@ def run_lifecycle(args: argparse.Namespace) -> int:
         for stage, line in _gates(registry, args.model):
             _say(stage, line)
         start = datetime.now(timezone.utc)
-        _send(server.url, args.model, _shifted(200, work / "after.csv", seed=4))
-        served = _logged(log_uri, args.model, start, 200, registry)
+        rows, species = _shifted(AFTER_ROWS, work / "after.csv", seed=4)
+        ids = _send(server.url, args.model, rows)
+        served = _logged(log_uri, args.model, start, AFTER_ROWS, registry)
         _say("redeploy", f"the server now answers with version(s) {', '.join(sorted(served))} (its prediction log)")
+        labelled = _feedback(work / "labels-3.csv", ids, species, args.model, log_uri, registry)
+        after = monitor(log_uri, args.model, registry, Window(start, datetime.now(timezone.utc)), log=lambda _: None,
+                        settings=now_labels)
+        _say("labels", f"{labelled:,} true species of its answers sent back -> {_accuracy(after)}")
     return 0 if calm.decision == OK and ran.succeeded and _decided(ran) == RETRAIN else 1
+
+
+def _feedback(path: Path, ids: list[str], species: list[str], model: str, log_uri: str, registry: str) -> int:
+    """The true species of every other served row, sent back with `loopline feedback`'s code; the rows stored."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from loopline.feedback import feedback
+
+    pacsv.write_csv(pa.table({"inference_id": ids[::2], "label": species[::2]}), path)
+    return feedback(str(path), model, log_uri, registry).batch.rows
+
+
+def _accuracy(result: Monitoring) -> str:
+    """Per version: realized accuracy with its interval beside the estimate, and the estimate's error."""
+    parts = []
+    for version in result.versions:
+        judged = version.performance
+        if judged is None or judged.realized is None or judged.estimated is None:
+            continue
+        realized, estimated = judged.realized.metrics["accuracy"], judged.estimated.metrics["accuracy"]
+        parts.append(f"v{version.version}: realized accuracy {realized.shown()} on {judged.realized.rows:,} labelled "
+                     f"rows, estimated {estimated.value:.3f} ± {judged.estimated.error:.3f} before them (estimate "
+                     f"error {estimated.value - realized.value:+.3f})")
+    return "; ".join(parts) or "no version with both a realized and an estimated accuracy"
 
 
 def _gates(registry_uri: str, model: str) -> list[tuple[str, str]]:

@@ -110,11 +110,21 @@ def _serve(registry: reg.Registry, args: argparse.Namespace, version: int) -> No
     print(f"loopline: served: {served}")
 
 
+def _canary_note(args: argparse.Namespace) -> str:
+    """The canary verdict's word on this promotion (refused on `roll back` or `hold` without --force), or ""."""
+    if not args.monitoring:
+        return ""
+    from components.monitor.canary import promotion_note, read_verdict
+
+    return promotion_note(read_verdict(uri_io.absolute(args.monitoring)), args.version, args.force)
+
+
 def _promote(registry: reg.Registry, args: argparse.Namespace) -> int:
     before = registry.alias(args.model, reg.PRODUCTION)
     registry.version(args.model, args.version)  # an unknown version fails before anything is served
+    note = _canary_note(args)
     _serve(registry, args, args.version)
-    registry.promote(args.model, args.version, args.run, args.reason)
+    registry.promote(args.model, args.version, args.run, f"{args.reason}; {note}" if note else args.reason)
     previous = registry.alias(args.model, reg.PREVIOUS)
     if before is not None and before.number == args.version:
         print(f"loopline: {args.model} version {args.version} is already production (recorded)")
@@ -193,6 +203,10 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
                                  help="make a version production (the old production becomes previous)")
     promote.add_argument("model")
     promote.add_argument("version", type=version_number)
+    promote.add_argument("--monitoring", default="", metavar="URI",
+                         help="a monitoring result (monitoring.json or its folder): refuse unless its canary verdict "
+                              "for this version is promote")
+    promote.add_argument("--force", action="store_true", help="promote whatever the canary verdict says")
     promote.set_defaults(func=_with_registry(_promote))
 
     rollback = actions.add_parser("rollback", parents=[common, changes, serving],

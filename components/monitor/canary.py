@@ -107,6 +107,17 @@ def compare(versions: dict[str, tuple[float, dict[str, float], Performance]], to
     return CanaryVerdict(canary, stable, metric, basis, lead, verdict, reason, sides)
 
 
+def promotion_note(found: dict | None, version: int, force: bool) -> str:
+    """What a canary verdict says about promoting `version`: a note for the audit reason, or LooplineInputError when
+    the verdict is `roll back` or `hold` for it and `force` is not given."""
+    if not found or found.get("canary") != str(version):
+        return f"no canary verdict for v{version} in the monitoring result"
+    note = f"canary verdict {found['verdict']}: {found['reason']}"
+    if found["verdict"] != PROMOTE and not force:
+        raise LooplineInputError(f"v{version} is not promoted: the monitoring's {note} (--force promotes anyway)")
+    return note + (" (promoted with --force)" if found["verdict"] != PROMOTE else "")
+
+
 def read_verdict(monitoring_uri: str) -> dict | None:
     """The canary block of a monitoring.json (a file, or a folder holding one), None when it has none."""
     from components import keys

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -35,3 +36,10 @@ def test_the_whole_loop_after_the_first_deploy(tmp_path: Path) -> None:
     assert f"v2 is production; bundle at {tmp_path / 'models' / 'penguins'}; server http://" in stages["deploy"]
     assert stages["deploy"].endswith("load: 200"), "the running server was asked to load v2 and did"
     assert stages["redeploy"].endswith("version(s) 2 (its prediction log)")
+    labels = [line for line in proc.stdout.splitlines() if line.startswith("loopline lifecycle: labels ")]
+    assert len(labels) == 2, labels
+    assert "750 true species sent back (loopline feedback) -> v1: realized accuracy " in labels[0]
+    assert "100 true species of its answers sent back -> v2: realized accuracy " in labels[1]
+    assert all(re.search(r"estimated 0\.\d{3} ± 0\.\d{3} before them \(estimate error [+-]0\.\d{3}\)", line)
+               for line in labels), labels
+    assert "realized performance within tolerance" in stages["traffic"]

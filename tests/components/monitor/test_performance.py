@@ -19,11 +19,13 @@ from components.evaluate.metrics import classification_metrics, regression_metri
 from components.lib.baseline import BASELINE_DIR, BINS_FILE
 from components.lib.calibration import fit_calibration
 from components.lib.inference import BundleModel
+from components.lib.registry import Registry
 from components.monitor.canary import PROMOTE, ROLL_BACK
 from components.monitor.executor import OK, RETRAIN, Monitoring, MonitorOutputs, monitor
 from components.monitor.log_reading import Window
 from components.monitor.performance import PerformanceSettings
 from components.monitor.realized import realized_regression
+from loopline import cli
 from support.served_labels import MODEL, eval_info, label, registry_of, serve, truth, worse_outputs
 from support.traffic import draw, write_rows
 
@@ -141,6 +143,23 @@ def test_concept_drift_is_a_retrain_naming_the_metric_while_drift_says_ok(
     assert "## Performance" in (tmp_path / "summary.md").read_text()
 
 
+def test_loopline_monitor_prints_realized_and_estimated_accuracy_per_version(
+    tmp_path: Path, registry_uri: str, labelled_rows: pa.Table, scorer: BundleModel, capsys: pytest.CaptureFixture
+) -> None:
+    log_uri = str(tmp_path / "log")
+    served = draw(labelled_rows, 400, seed=15)
+    ids = serve(log_uri, served, scorer, START + timedelta(minutes=5))
+    label(log_uri, ids[:200], ["Chinstrap" if s == "Adelie" else s for s in served.column("species").to_pylist()[:200]])
+    code = cli.main(["monitor", "--prediction-log", log_uri, "--registry", registry_uri, "--since",
+                     WINDOW.since.isoformat(), "--until", WINDOW.until.isoformat(), "--min-rows", "100",
+                     "--maturity-hours", "0"])
+    shown = capsys.readouterr().out
+    header = next(line for line in shown.splitlines() if line.startswith("VERSION  TRAFFIC"))
+    row = shown.splitlines()[shown.splitlines().index(header) + 1].split()
+    assert code == 0 and row[:5] == ["v1*", "100%", "200", "50%", "accuracy"]
+    assert "±" in shown and shown.strip().splitlines()[-1].startswith("loopline: RETRAIN: performance: accuracy")
+
+
 def test_without_enough_labels_a_bad_accuracy_is_reported_but_decides_nothing(
     tmp_path: Path, registry_uri: str, labelled_rows: pa.Table, scorer: BundleModel
 ) -> None:
@@ -155,8 +174,9 @@ def test_without_enough_labels_a_bad_accuracy_is_reported_but_decides_nothing(
 @pytest.mark.parametrize(("worse_share", "verdict"), [(0.3, ROLL_BACK), (0.0, PROMOTE)])
 def test_a_worse_canary_is_reported_worse_and_an_equal_one_promoted(
     tmp_path: Path, registry_uri: str, labelled_rows: pa.Table, scorer: BundleModel, worse_share: float,
-    verdict: str
+    verdict: str, capsys: pytest.CaptureFixture
 ) -> None:
+    """The verdict, in monitoring.json and the report, and `loopline models promote --monitoring` obeying it."""
     log_uri = str(tmp_path / "log")
     stable, canary = draw(labelled_rows, 900, seed=9), draw(labelled_rows, 300, seed=10)
     stable_ids = serve(log_uri, stable, scorer, START + timedelta(minutes=5), version="1")
@@ -173,6 +193,18 @@ def test_a_worse_canary_is_reported_worse_and_an_equal_one_promoted(
     written = json.loads((tmp_path / "monitoring" / "monitoring.json").read_text())
     assert written["canary"]["verdict"] == verdict
     assert f"canary v2 vs stable v1: {verdict}" in (tmp_path / "report.html").read_text()
+    copy = shutil.copytree(registry_uri, tmp_path / "registry")
+    promote = ["models", "promote", MODEL, "2", "--registry", str(copy), "--reason", "canary done",
+               "--monitoring", str(tmp_path / "monitoring")]
+    code = cli.main(promote)
+    production = Registry(str(copy)).alias(MODEL, "production").number
+    if verdict == PROMOTE:
+        assert code == 0 and production == 2
+        assert "canary verdict promote" in Registry(str(copy)).events(MODEL)[-1].reason
+    else:
+        assert code == 2 and production == 1 and "not promoted: the monitoring's canary verdict roll back" in \
+            capsys.readouterr().err
+        assert cli.main([*promote, "--force"]) == 0 and Registry(str(copy)).alias(MODEL, "production").number == 2
 
 
 def test_a_model_whose_calibration_failed_is_flagged_in_the_reports(
