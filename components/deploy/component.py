@@ -22,6 +22,7 @@ def deploy(
     max_replicas: int = 3,
     canary_traffic_percent: int = -1,
     rollout_timeout_seconds: float = 600,
+    monitoring_uri: str = "",
     run_id: str = dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
 ) -> NamedTuple("Deployment", [("deployed", bool), ("reason", str)]):
     """Skip, with the reason in the registry's audit log, when not approved or not infra-validated.
@@ -30,7 +31,9 @@ def deploy(
     Target `kserve`: create or replace the InferenceService (storageUri = the registry version) in
     `namespace`, wait for Ready; promote only then. On timeout, restore the previous service, leave
     production unchanged and fail with the reason. `inference_service`: the rendered
-    InferenceService (YAML) for the version, whichever the target.
+    InferenceService (YAML) for the version, whichever the target. `monitoring_uri` (a monitor step's
+    monitoring.json or its folder): the version is a canary under watch, deployed in full only when
+    that result's canary verdict for it is `promote` (else skipped, with the verdict as the reason).
     """
     from collections import namedtuple
     from pathlib import Path
@@ -43,5 +46,5 @@ def deploy(
     result = run_deploy(registry_uri, model_name, version, approved, approval_reason, infra_ok, infra_reason,
                         model_repository, run_id, server_url, target=target,
                         settings=settings, rollout_timeout=rollout_timeout_seconds,
-                        service_file=Path(inference_service.path))
+                        service_file=Path(inference_service.path), monitoring_uri=monitoring_uri)
     return namedtuple("Deployment", ["deployed", "reason"])(result.deployed, result.reason)

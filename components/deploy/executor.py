@@ -60,14 +60,27 @@ def place(registry: Registry, model_name: str, version: int, repository: str) ->
     return str(target)
 
 
+def _canary_gate(monitoring_uri: str, version: int) -> str:
+    """Why the canary verdict blocks this version ("" when there is no monitoring result to obey, or it says
+    promote)."""
+    if not monitoring_uri:
+        return ""
+    from components.monitor.canary import promotion_verdict, read_verdict
+
+    allowed, note = promotion_verdict(read_verdict(monitoring_uri), version)
+    return "" if allowed else f"{note} ({monitoring_uri})"
+
+
 def deploy(
     registry_uri: str, model_name: str, version: int, approved: bool, approval_reason: str, infra_ok: bool,
     infra_reason: str, model_repository: str, run: str, server_url: str = "",
     log: Callable[[str], None] = print, target: str = "local", settings: ServiceSettings = ServiceSettings(),
-    rollout_timeout: float = 600, service_file: Path | None = None,
+    rollout_timeout: float = 600, service_file: Path | None = None, monitoring_uri: str = "",
 ) -> DeployResult:
     """Deploy to the `local` or `kserve` target, or record why not. `service_file` receives the
-    InferenceService for the version (applied with target `kserve`; for review otherwise)."""
+    InferenceService for the version (applied with target `kserve`; for review otherwise). With
+    `monitoring_uri` (a monitoring.json or its folder) the version is a canary under watch: it is
+    deployed only when that result's canary verdict for it is `promote`."""
     if target not in TARGETS:
         raise LooplineInputError(f"deploy target must be one of {TARGETS}, got {target!r}")
     registry = Registry(registry_uri)
@@ -77,7 +90,7 @@ def deploy(
             f"{model_name} v{version}: applied by deploy (target kserve)" if target == "kserve" else
             f"{model_name} v{version}: what deploy_target=kserve applies (this run's target: {target})"))
     blocked = ("not approved: " + approval_reason) if not approved else (
-        "infra validation failed: " + infra_reason if not infra_ok else "")
+        "infra validation failed: " + infra_reason if not infra_ok else _canary_gate(monitoring_uri, version))
     if blocked:
         registry.record(model_name, SKIPPED, version, run, blocked)
         log(f"deploy: skipped v{version}: {blocked}")

@@ -107,15 +107,20 @@ def compare(versions: dict[str, tuple[float, dict[str, float], Performance]], to
     return CanaryVerdict(canary, stable, metric, basis, lead, verdict, reason, sides)
 
 
-def promotion_note(found: dict | None, version: int, force: bool) -> str:
-    """What a canary verdict says about promoting `version`: a note for the audit reason, or LooplineInputError when
-    the verdict is `roll back` or `hold` for it and `force` is not given."""
+def promotion_verdict(found: dict | None, version: int) -> tuple[bool, str]:
+    """Whether a monitoring result's canary block lets `version` be promoted (only a `promote` for that very
+    version does), and the words for the audit log."""
     if not found or found.get("canary") != str(version):
-        return f"no canary verdict for v{version} in the monitoring result"
-    note = f"canary verdict {found['verdict']}: {found['reason']}"
-    if found["verdict"] != PROMOTE and not force:
-        raise LooplineInputError(f"v{version} is not promoted: the monitoring's {note} (--force promotes anyway)")
-    return note + (" (promoted with --force)" if found["verdict"] != PROMOTE else "")
+        return False, f"no canary verdict for v{version} in the monitoring result"
+    return found["verdict"] == PROMOTE, f"canary verdict {found['verdict']}: {found['reason']}"
+
+
+def promotion_note(found: dict | None, version: int, force: bool) -> str:
+    """The audit note of a promotion the verdict allows (or `force` overrides); LooplineInputError otherwise."""
+    allowed, note = promotion_verdict(found, version)
+    if not allowed and not force:
+        raise LooplineInputError(f"v{version} is not promoted: {note} (--force promotes anyway)")
+    return note + ("" if allowed else " (promoted with --force)")
 
 
 def read_verdict(monitoring_uri: str) -> dict | None:

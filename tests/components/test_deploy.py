@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -100,3 +101,23 @@ def test_deploy_writes_the_inference_service_for_the_version(registered, tmp_pat
         service = yaml.safe_load(text)
         assert service["kind"] == "InferenceService"
         assert service["spec"]["predictor"]["model"]["storageUri"] == registry.version("penguins", 2).uri
+
+
+@pytest.mark.parametrize(("verdict", "canary", "deployed"), [("promote", "2", True), ("roll back", "2", False),
+                                                             ("hold", "2", False), ("promote", "3", False)])
+def test_a_canary_deploys_in_full_only_on_its_promote_verdict(registered, tmp_path: Path, verdict: str, canary: str,
+                                                              deployed: bool) -> None:
+    """deploy with a monitor step's result: the verdict is a third gate, and a blocked deploy changes nothing."""
+    registry, uri = registered
+    models = tmp_path / "models"
+    assert deploy(uri, "penguins", 1, True, "approved", True, "ok", models, "run-1", **QUIET).deployed
+    monitoring = tmp_path / "monitoring"
+    monitoring.mkdir()
+    (monitoring / "monitoring.json").write_text(json.dumps({"canary": {
+        "canary": canary, "stable": "1", "verdict": verdict, "reason": f"v{canary} vs v1: lead -0.100"}}))
+    result = deploy(uri, "penguins", 2, True, "approved", True, "ok", models, "run-2", monitoring_uri=str(monitoring),
+                    **QUIET)
+    assert result.deployed is deployed and registry.alias("penguins", PRODUCTION).number == (2 if deployed else 1)
+    if not deployed:
+        assert registry.events("penguins")[-1].event == "skipped"
+        assert (f"canary verdict {verdict}" if canary == "2" else "no canary verdict for v2") in result.reason

@@ -202,7 +202,7 @@ def test_a_worse_canary_is_reported_worse_and_an_equal_one_promoted(
         assert code == 0 and production == 2
         assert "canary verdict promote" in Registry(str(copy)).events(MODEL)[-1].reason
     else:
-        assert code == 2 and production == 1 and "not promoted: the monitoring's canary verdict roll back" in \
+        assert code == 2 and production == 1 and "v2 is not promoted: canary verdict roll back" in \
             capsys.readouterr().err
         assert cli.main([*promote, "--force"]) == 0 and Registry(str(copy)).alias(MODEL, "production").number == 2
 
