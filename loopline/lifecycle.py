@@ -192,12 +192,12 @@ def _accuracy(result: Monitoring) -> str:
     parts = []
     for version in result.versions:
         judged = version.performance
-        if judged is None or judged.realized is None or judged.estimated is None:
+        if judged is None or judged.realized is None or judged.estimated_labelled is None:
             continue
-        realized, estimated = judged.realized.metrics["accuracy"], judged.estimated.metrics["accuracy"]
+        realized, estimated = judged.realized.metrics["accuracy"], judged.estimated_labelled.metrics["accuracy"]
         parts.append(f"v{version.version}: realized accuracy {realized.shown()} on {judged.realized.rows:,} labelled "
-                     f"rows, estimated {estimated.value:.3f} ± {judged.estimated.error:.3f} before them (estimate "
-                     f"error {estimated.value - realized.value:+.3f})")
+                     f"rows, estimated {estimated.value:.3f} ± {judged.estimated_labelled.error:.3f} before them "
+                     f"(estimate error {estimated.value - realized.value:+.3f})")
     return "; ".join(parts) or "no version with both a realized and an estimated accuracy"
 
 

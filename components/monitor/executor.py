@@ -88,6 +88,7 @@ class Monitoring:
     settings: PerformanceSettings = PerformanceSettings()
     labels_uri: str = ""  # the labels store that was joined
     canary: CanaryVerdict | None = None
+    labels_window: str = ""  # the window shifted back by the maturity: the rows realized metrics are measured on
 
     @property
     def window_seconds(self) -> float:
@@ -166,38 +167,38 @@ def monitor(log_uri: str, model_name: str, registry_uri: str, window: Window,
         raise LooplineInputError(f"model {model_name!r} has no production version in registry {registry_uri}")
     baseline = baseline_at(production.uri, str(production.number))
     served = read_served(log_uri, model_name, window, baseline)
-    labels = read_labels(log_uri, model_name, window.since)
+    labelled_window = window.earlier(settings.maturity_hours)
+    matured = read_served(log_uri, model_name, labelled_window, baseline) if settings.maturity_hours else served
+    labels = read_labels(log_uri, model_name, labelled_window.since)
     total = sum(float((1.0 / s.sample_rates()).sum()) for s in served.values()) or 1.0
     reports = []
-    for version, rows in sorted(served.items()):
+    for version in sorted(set(served) | set(matured)):
         found = _version_of(registry, model_name, version, production)
         own = baseline if version == str(production.number) else baseline_at(found.uri, version) if found else None
-        reports.append(_report(rows, own, found, version == str(production.number), limits, labels, window,
-                               settings, total))
+        reports.append(_report(served.get(version, Served(version)), matured.get(version, Served(version)), own,
+                               found, version == str(production.number), limits, labels, settings, total))
     canary = compare({r.version: (r.traffic_share, r.predictions, r.performance) for r in reports if r.performance},
                      settings.performance_tolerance, settings.min_labels)
     decision, reason = _decide(next((r for r in reports if r.production), None), min_rows, limits)
     log(f"monitor: {model_name} v{production.number}, window {window}: {decision}: {reason}")
     result = Monitoring(model_name, str(window), production.number, decision, reason, limits, min_rows, reports,
-                        settings, labels_root(log_uri), canary)
+                        settings, labels_root(log_uri), canary, str(labelled_window))
     if outputs is not None:
         write(result, outputs)
     return result
 
 
-def _report(rows: Served, own: Baseline | None, found: Version | None, production: bool, limits: dict[str, float],
-            labels: pa.Table, window: Window, settings: PerformanceSettings, total: float) -> VersionReport:
-    """One version's drift, schema anomalies, traffic share, prediction shares and performance."""
+def _report(rows: Served, matured: Served, own: Baseline | None, found: Version | None, production: bool,
+            limits: dict[str, float], labels: pa.Table, settings: PerformanceSettings, total: float) -> VersionReport:
+    """One version's drift, schema anomalies, traffic share, prediction shares (of the window's rows) and
+    performance (realized on its matured rows)."""
     columns = {name: rows.column(name) for name in rows.values}
-    schema = bundle_schema(found.uri) if found else None
-    drift = version_drift(own, columns, limits) if own else []
+    schema = bundle_schema(found.uri) if found and rows.rows else None
+    drift = version_drift(own, columns, limits) if own and rows.rows else []
     predicted = next((d for d in drift if d.name == PREDICTION), None)
     shares = ({label: n / max(sum(predicted.served_counts), 1) for label, n in zip(predicted.labels,
                predicted.served_counts)} if predicted else {})
-    until = int(window.until.timestamp() * 1_000_000)
-    judged = (performance(rows, labels, own, found.info, until, settings.maturity_hours,
-                          settings.performance_tolerance,
-                          settings.min_labels) if own and found else None)
+    judged = performance(rows, matured, labels, own, found.info, settings) if own and found else None
     return VersionReport(rows.version, rows.rows, production, drift,
                          served_anomalies(schema, columns, rows.rows) if schema else [],
                          min(rows.rows, SAMPLE_ROWS) if schema else 0,

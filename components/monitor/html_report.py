@@ -70,15 +70,16 @@ def _table(found: performance_rows.Table) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def _performance(version: VersionReport, maturity_hours: float) -> str:
+def _performance(version: VersionReport, result: Monitoring) -> str:
     """The version's labels, realized vs estimated metrics, per-class rates and findings."""
     judged = version.performance
     if judged is None:
         return ""
     found = "".join(f"<li class='flag'>{_e(text)}</li>" for text in performance_rows.findings(judged))
     classes = _table(performance_rows.class_table(judged)) if judged.task == "classification" else ""
-    return (f"<h3 class='performance'>Performance</h3><p>{_e(performance_rows.labels_line(judged, maturity_hours))}"
-            f"</p>{_table(performance_rows.metric_table(judged))}{classes}" + (f"<ul>{found}</ul>" if found else ""))
+    labels = performance_rows.labels_line(judged, result.settings.maturity_hours, result.labels_window)
+    return (f"<h3 class='performance'>Performance</h3><p>{_e(labels)}</p>"
+            f"{_table(performance_rows.metric_table(judged))}{classes}" + (f"<ul>{found}</ul>" if found else ""))
 
 
 def _canary(result: Monitoring) -> str:
@@ -89,13 +90,13 @@ def _canary(result: Monitoring) -> str:
             f"{_e(result.canary.reason)}</div>{_table(performance_rows.canary_table(result.canary))}</section>")
 
 
-def _version(version: VersionReport, thresholds: dict[str, float], maturity_hours: float) -> str:
+def _version(version: VersionReport, result: Monitoring) -> str:
     role = "production" if version.production else "other version"
     parts = [f"<section><h2>v{_e(version.version)} ({role}): {version.rows:,} rows, {version.traffic_share:.1%} of "
-             f"the traffic</h2>", _performance(version, maturity_hours), _anomalies(version)]
+             f"the traffic</h2>", _performance(version, result), _anomalies(version)]
     for drift in version.drift:
         flag = f" <span class='flag'>drifted: {_e(', '.join(drift.drifted_by))}</span>" if drift.drifted else ""
-        parts.append(f"<h3>{_e(drift.name)}{flag}</h3>{_measures(drift, thresholds)}{_bins(drift)}")
+        parts.append(f"<h3>{_e(drift.name)}{flag}</h3>{_measures(drift, result.thresholds)}{_bins(drift)}")
     return "".join(parts) + "</section>"
 
 
@@ -107,7 +108,6 @@ def report_html(result: Monitoring) -> str:
             f"{_e(result.reason)}</div><p>Production v{result.production_version}, window {_e(result.window)}. "
             f"Thresholds: {_e(limits)}. A check flags a feature above its threshold and above its noise floor (the "
             "value the training distribution reaches by chance at these sample sizes).</p>"
-            + _canary(result) + "".join(_version(v, result.thresholds, result.settings.maturity_hours)
-                                        for v in result.versions))
+            + _canary(result) + "".join(_version(v, result) for v in result.versions))
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Monitoring {_e(result.model)}"
             f"</title><style>{STYLE}</style></head><body>{body}</body></html>\n")

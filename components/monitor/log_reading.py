@@ -42,6 +42,10 @@ class Window:
     def __str__(self) -> str:
         return f"{self.since.isoformat(timespec='seconds')} .. {self.until.isoformat(timespec='seconds')}"
 
+    def earlier(self, hours: float) -> Window:
+        """The same window `hours` earlier."""
+        return Window(self.since - timedelta(hours=hours), self.until - timedelta(hours=hours))
+
 
 @dataclass
 class Served:

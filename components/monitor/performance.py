@@ -1,13 +1,16 @@
 """How well one served version does: labels joined to its logged rows, realized and estimated metrics, verdicts.
 
 Labels (from `loopline feedback`, components/lib/labels.py) join the logged rows by inference id.
-Rows younger than the maturity window are not yet expected to have labels: the label coverage is
-the labelled share of the older ("mature") rows, weighted by the rows each logged row stands for.
-Realized metrics use every joined row; they are compared with the version's own eval metrics from
-the registry and its floors, and a degradation beyond the tolerance that the interval supports (the
-whole interval on the wrong side) on at least `min_labels` rows is a retrain reason naming the
-metric. The estimate (classification) is shown beside it, and flagged when the realized figure falls
-outside its stated error or when its calibration failed at training time.
+Labels take time to come back, so realized metrics are measured on the window shifted back by the
+maturity (the rows served `maturity_hours` earlier, as SageMaker's model quality offsets its
+window), whose rows have had that long to get one; the label coverage is their labelled share,
+weighted by the rows each logged row stands for. The estimate is of the window itself. Realized
+metrics are compared with the version's own eval metrics from the registry and its floors, and a
+degradation beyond the tolerance that the interval supports (the whole interval on the wrong side)
+on at least `min_labels` rows is a retrain reason naming the metric. The estimate (classification)
+is shown beside it, and so is the estimate of the very rows that got labels, made from their
+probabilities alone: the report flags it when the realized figure falls outside its stated error,
+and a calibration that failed at training time.
 """
 
 from __future__ import annotations
@@ -35,7 +38,6 @@ from components.monitor.realized import (
 TOLERANCE = 0.05
 MIN_LABELS = 50
 MATURITY_HOURS = 24.0
-MICROS_PER_HOUR = 3_600_000_000
 LIMIT_NAME = re.compile(r"^(min|max)_([a-z0-9_]+)$")
 
 
@@ -53,13 +55,14 @@ class Performance:
     """One version's labels, realized and estimated metrics, the references they are judged against, and findings."""
 
     task: str
-    rows: int
-    mature_rows: int
-    labelled_rows: int
-    label_coverage: float | None  # weighted labelled share of the mature rows (None: no mature rows yet)
+    rows: int  # in the window
+    mature_rows: int  # in the labels' window (the window shifted back by the maturity)
+    labelled_rows: int  # of the mature rows
+    label_coverage: float | None  # weighted labelled share of the mature rows (None: no mature rows)
     unusable_labels: int  # joined labels outside this version's classes (or not numbers)
     realized: Realized | None
-    estimated: Estimated | None
+    estimated: Estimated | None  # of the window's rows
+    estimated_labelled: Estimated | None  # of the labelled rows, from their probabilities alone: the estimate's check
     reference: dict[str, float]  # the version's eval metrics (registry)
     limits: dict[str, float]  # its floors (min_<metric>) and ceilings (max_<metric>)
     degradations: list[str] = field(default_factory=list)  # realized findings: retrain reasons
@@ -150,26 +153,30 @@ def _findings(version: str, realized: Realized | None, estimated: Estimated | No
     return degradations, warnings
 
 
-def performance(served: Served, labels: pa.Table, baseline: Baseline, info: dict, until_micros: int,
-                maturity_hours: float, tolerance: float = TOLERANCE, min_labels: int = MIN_LABELS) -> Performance:
-    """One version's performance in the window: `labels` (inference_id, label) from the store, `info` its
-    registry record's info, `until_micros` the window's end."""
+def performance(served: Served, matured: Served, labels: pa.Table, baseline: Baseline, info: dict,
+                settings: PerformanceSettings = PerformanceSettings()) -> Performance:
+    """One version's performance: estimated on `served` (the window's rows), realized and label coverage on
+    `matured` (the rows of the window shifted back by the maturity, which have had that long to get a label),
+    joined to `labels` (inference_id, label) from the store; `info` is its registry record's info."""
     task = CLASSIFICATION if baseline.prediction.kind == CATEGORICAL else REGRESSION
-    weights = 1.0 / served.sample_rates()
-    found, joined = _join(served.inference_ids(), labels)
-    mature = served.times() < until_micros - maturity_hours * MICROS_PER_HOUR
-    coverage = float(weights[found & mature].sum() / weights[mature].sum()) if mature.any() else None
-    realized, unusable = _realized(served, found, joined, weights, baseline) if found.any() else (None, 0)
+    weights = 1.0 / matured.sample_rates()
+    found, joined = _join(matured.inference_ids(), labels)
+    coverage = float(weights[found].sum() / weights.sum()) if matured.rows else None
+    realized, unusable = _realized(matured, found, joined, weights, baseline) if found.any() else (None, 0)
     calibration = calibration_from(baseline.calibration)
-    estimated = (estimated_classification(served.probabilities(), weights, baseline.prediction.vocabulary,
-                                          calibration) if task == CLASSIFICATION and calibration else None)
+    estimated = (estimated_classification(served.probabilities(), 1.0 / served.sample_rates(),
+                                          baseline.prediction.vocabulary, calibration)
+                 if task == CLASSIFICATION and calibration and served.rows else None)
     reference, limits = references(info)
+    tolerance, min_labels = settings.performance_tolerance, settings.min_labels
+    then = (estimated_classification(matured.probabilities()[found], weights[found], baseline.prediction.vocabulary,
+                                     calibration) if task == CLASSIFICATION and calibration and found.any() else None)
     degradations, warnings = _findings(served.version, realized, estimated, reference, limits, tolerance, min_labels)
-    missed = bool(estimated and realized and realized.rows >= min_labels
-                  and estimate_misses(estimated, realized.metrics["accuracy"]))
+    missed = bool(then and realized and realized.rows >= min_labels
+                  and estimate_misses(then, realized.metrics["accuracy"]))
     if missed:
         warnings.append(f"the estimate missed: realized accuracy {realized.metrics['accuracy'].shown()} is outside "
-                        f"the estimate {estimated.metrics['accuracy'].shown()} (the calibration does not hold on "
-                        "this traffic)")
-    return Performance(task, served.rows, int(mature.sum()), int(found.sum()), coverage, unusable, realized,
-                       estimated, reference, limits, degradations, warnings, missed)
+                        f"the estimate of the same rows {then.metrics['accuracy'].shown()} (the calibration does not "
+                        "hold on this traffic)")
+    return Performance(task, served.rows, matured.rows, int(found.sum()), coverage, unusable, realized,
+                       estimated, then, reference, limits, degradations, warnings, missed)

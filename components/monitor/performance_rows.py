@@ -8,6 +8,7 @@ from components.monitor.intervals import Interval
 
 if TYPE_CHECKING:
     from components.monitor.canary import CanaryVerdict
+    from components.monitor.estimate import Estimated
     from components.monitor.performance import Performance
 
 Table = tuple[list[str], list[list[str]]]
@@ -23,24 +24,30 @@ def _estimate(found: Interval | None, error: float) -> str:
     return f"{found.value:.3f} ± {error:.3f}" if found.low is not None else f"{found.value:.3f}"
 
 
-def labels_line(judged: Performance, maturity_hours: float) -> str:
-    """How many rows have labels, and the coverage of those old enough to have them."""
-    coverage = ("no rows old enough yet" if judged.label_coverage is None
-                else f"{judged.label_coverage:.1%} of the {judged.mature_rows:,} rows older than {maturity_hours:g} h")
+def labels_line(judged: Performance, maturity_hours: float, labels_window: str) -> str:
+    """Which rows realized metrics are measured on, how many have labels, and the coverage."""
+    where = (f"the rows served {maturity_hours:g} h before this window ({labels_window}), which have had that long "
+             "to get one" if maturity_hours else "the rows of this window")
+    coverage = "—" if judged.label_coverage is None else f"{judged.label_coverage:.1%}"
     unusable = (f"; {judged.unusable_labels:,} labels outside the classes were left out" if judged.unusable_labels
                 else "")
-    return f"Labels: {judged.labelled_rows:,} of {judged.rows:,} logged rows labelled; coverage {coverage}{unusable}."
+    return (f"Labels of {where}: {judged.labelled_rows:,} of {judged.mature_rows:,} labelled, coverage "
+            f"{coverage}{unusable}.")
+
+
+def _estimated(found: Estimated | None, metric: str) -> str:
+    return _estimate(found.metrics.get(metric), found.error) if found else "—"
 
 
 def metric_table(judged: Performance) -> Table:
-    """Per metric: the version's eval figure, realized with its interval, estimated with its stated error."""
+    """Per metric: the version's eval figure, realized with its interval, the estimate of the same labelled rows,
+    and the estimate of the window, each with its stated error."""
     names = list(judged.realized.metrics) if judged.realized else []
     names += [m for m in (judged.estimated.metrics if judged.estimated else {}) if m not in names]
     rows = [[m, _rate(judged.reference.get(m)),
              judged.realized.metrics[m].shown() if judged.realized and m in judged.realized.metrics else "—",
-             _estimate(judged.estimated.metrics.get(m), judged.estimated.error) if judged.estimated else "—"]
-            for m in names]
-    return ["metric", "eval (registry)", "realized [95%]", "estimated"], rows
+             _estimated(judged.estimated_labelled, m), _estimated(judged.estimated, m)] for m in names]
+    return ["metric", "eval (registry)", "realized [95%]", "estimated, labelled rows", "estimated, window"], rows
 
 
 def class_table(judged: Performance) -> Table:

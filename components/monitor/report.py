@@ -32,7 +32,7 @@ def summary_markdown(result: Monitoring) -> str:
                  markdown.cell(", ".join(d.drifted_by) or "—")] for d in version.drift]
         lines += markdown.table(headers, rows, "l" + "r" * len(MEASURES)) + [""]
         lines += _anomalies(version) + [""]
-        lines += _performance(version, result.settings.maturity_hours)
+        lines += _performance(version, result)
     return "\n".join(lines)
 
 
@@ -41,12 +41,13 @@ def _table(found: performance_rows.Table) -> list[str]:
     return markdown.table(headers, [[markdown.cell(c) for c in row] for row in rows])
 
 
-def _performance(version: VersionReport, maturity_hours: float) -> list[str]:
+def _performance(version: VersionReport, result: Monitoring) -> list[str]:
     """The version's labels, realized and estimated metrics, per-class rates and findings."""
     judged = version.performance
     if judged is None:
         return []
-    lines = ["## Performance", "", markdown.cell(performance_rows.labels_line(judged, maturity_hours)), ""]
+    lines = ["## Performance", "", markdown.cell(performance_rows.labels_line(judged, result.settings.maturity_hours,
+                                                                               result.labels_window)), ""]
     lines += _table(performance_rows.metric_table(judged)) + [""]
     if judged.task == "classification":
         lines += _table(performance_rows.class_table(judged)) + [""]

@@ -19,7 +19,8 @@ def test_a_regression_exposes_its_ceiling_and_realized_errors_with_their_interva
     rng = np.random.default_rng(1)
     truth = rng.normal(50.0, 10.0, 300)
     realized = realized_regression(truth, truth + rng.normal(0.0, 3.0, 300), np.ones(300))
-    judged = Performance("regression", 300, 300, 300, 1.0, 0, realized, None, {"rmse": 2.5}, {"max_rmse": 4.0})
+    judged = Performance("regression", 300, 300, 300, 1.0, 0, realized, None, None, {"rmse": 2.5},
+                         {"max_rmse": 4.0})
     result = Monitoring("taxi", "2026-12-01T00:00:00+00:00 .. 2026-12-01T06:00:00+00:00", 3, "ok", "fine",
                         {"psi": 0.2}, 100, [VersionReport("3", 300, True, [], performance=judged)])
     samples = {(s.name, s.labels.get("metric", ""), s.labels.get("kind", "")): s.value for family in
