@@ -95,7 +95,8 @@ PYTEST = status=0; .venv/bin/python -m pytest $(1) $(PYTEST_ARGS) || status=$$?;
 # container without an init they start nothing. The tests use free ports of their own either way.
 tools:  ## the test binaries promtool and prometheus-pushgateway (apt-get, when missing)
 	@command -v promtool >/dev/null && command -v prometheus-pushgateway >/dev/null || \
-	  (apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus prometheus-pushgateway)
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    prometheus prometheus-pushgateway)
 
 test: install tools  ## every test (starts the GCS emulator itself); "no tests collected" fails
 	@$(call PYTEST,)

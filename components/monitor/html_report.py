@@ -59,7 +59,8 @@ def _anomalies(version: VersionReport) -> str:
         return f"<p>{checked}: no anomalies.</p>"
     rows = "".join(f"<tr><td>{_e(a.feature)}</td><td class='flag'>{_e(a.short)}</td><td>{_e(a.description)}</td></tr>"
                    for a in version.anomalies)
-    return (f"<h3 class='schema'>{checked}: {len(version.anomalies)} anomalies</h3>"
+    count = len(version.anomalies)
+    return (f"<h3 class='schema'>{checked}: {count} {'anomaly' if count == 1 else 'anomalies'}</h3>"
             f"<table><tr><th>feature</th><th>anomaly</th><th>detail</th></tr>{rows}</table>")
 
 

@@ -2,8 +2,10 @@
 
 Each row is weighted by the rows it stands for (1 / the sample rate it was logged at), so a version
 logged at 10% and one logged at 100% are measured on the traffic they served, not on what was kept.
-Classification: accuracy (Wilson interval at the effective sample size), macro F1 and per-class
-recall and precision (Poisson-bootstrap intervals). Regression: RMSE, MAE and R^2 (bootstrap).
+Classification: accuracy and per-class recall and precision, which are proportions (Wilson's
+interval at the effective size of the rows they count: all, the class's true rows, the rows
+predicted as it; a bootstrap would give a perfect class an interval of one point), and macro F1
+(Poisson-bootstrap interval). Regression: RMSE, MAE and R^2 (bootstrap).
 """
 
 from __future__ import annotations
@@ -13,13 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from components.evaluate.metrics import (
-    class_rates,
-    confusion_rates,
-    confusion_summary,
-    label_metrics,
-    regression_metrics,
-)
+from components.evaluate.metrics import class_rates, confusion_summary, label_metrics, regression_metrics
 from components.monitor.intervals import (
     Interval,
     bootstrap_confusion,
@@ -52,10 +48,15 @@ def realized_classification(truth: np.ndarray, predicted: np.ndarray, weights: n
     metrics = {"accuracy": wilson(float(point["accuracy"]), effective_rows(weights)),
                "macro_f1": bootstrap_confusion(point["macro_f1"], matrices,
                                                lambda m: confusion_summary(m)["macro_f1"])}
-    per_class = {name: {rate: bootstrap_confusion(rates[name][rate], matrices,
-                                                  lambda m, n=name, r=rate: confusion_rates(m, classes)[n][r])
-                        for rate in ("recall", "precision")} for name in classes}
+    per_class = {name: {"recall": _share(rates[name]["recall"], weights[truth == c]),
+                        "precision": _share(rates[name]["precision"], weights[predicted == c])}
+                 for c, name in enumerate(classes)}
     return Realized(len(truth), float(weights.sum()), metrics, per_class)
+
+
+def _share(value: float | None, counted: np.ndarray) -> Interval:
+    """Wilson's interval of a per-class rate over the (weighted) rows it counts; no bounds when it is undefined."""
+    return Interval(None) if value is None or not counted.size else wilson(value, effective_rows(counted))
 
 
 def realized_regression(truth: np.ndarray, predicted: np.ndarray, weights: np.ndarray) -> Realized:

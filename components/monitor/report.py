@@ -46,7 +46,7 @@ def _performance(version: VersionReport, result: Monitoring) -> list[str]:
     judged = version.performance
     if judged is None:
         return []
-    lines = ["## Performance", "", markdown.cell(performance_rows.labels_line(judged, result.settings.maturity_hours,
+    lines = ["### Performance", "", markdown.cell(performance_rows.labels_line(judged, result.settings.maturity_hours,
                                                                                result.labels_window)), ""]
     lines += _table(performance_rows.metric_table(judged)) + [""]
     if judged.task == "classification":
@@ -63,5 +63,6 @@ def _anomalies(version: VersionReport) -> list[str]:
         return [f"{checked}: no anomalies."]
     rows = [[markdown.cell(a.feature), markdown.cell(a.short), markdown.cell(a.description)]
             for a in version.anomalies]
-    return [f"{checked}: {len(version.anomalies)} anomalies.", "",
+    count = len(version.anomalies)
+    return [f"{checked}: {count} {'anomaly' if count == 1 else 'anomalies'}.", "",
             *markdown.table(["feature", "anomaly", "detail"], rows)]

@@ -144,7 +144,7 @@ def test_concept_drift_is_a_retrain_naming_the_metric_while_drift_says_ok(
     assert "worse than v1's eval" in result.reason and "past its floor min_accuracy 0.9" in result.reason
     page = (tmp_path / "report.html").read_text()
     assert "Performance" in page and "accuracy" in page
-    assert "## Performance" in (tmp_path / "summary.md").read_text()
+    assert "### Performance" in (tmp_path / "summary.md").read_text()
 
 
 def test_loopline_monitor_prints_realized_and_estimated_accuracy_per_version(
