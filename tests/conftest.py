@@ -18,8 +18,8 @@ import pytest
 
 from loopline import paths
 
-# Session fixtures: `pushgateway`; `scorer`, `labelled_rows`, `train_rows`.
-pytest_plugins = ("support.pushgateway", "support.penguin_rows")
+# Fixtures of their own modules: `pushgateway`; `scorer`, `labelled_rows`, `train_rows`; `fake_kfp`.
+pytest_plugins = ("support.pushgateway", "support.penguin_rows", "fakes.kfp_fixture")
 
 ROOT = paths.ROOT
 FIXTURES = ROOT / "tests" / "data" / "fixtures"

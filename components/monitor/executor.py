@@ -128,7 +128,7 @@ def _performance_metrics(version: VersionReport) -> dict[str, float]:
 
 def _also(production: VersionReport) -> str:
     """What is reported beside the decision: TFDV's anomalies and the estimate's warnings."""
-    count = len(production.anomalies)
+    count = production.anomaly_count
     parts = ([f"{count} TFDV schema {'anomaly' if count == 1 else 'anomalies'}: "
               + ", ".join(f"{a.feature} ({a.short})" for a in production.anomalies)] if count else [])
     parts += production.performance.warnings if production.performance else []

@@ -130,8 +130,6 @@ class PredictionLogger:
 
     def _drain_spool(self) -> bool:
         """Write spooled batches oldest first; True when none is left (the store is taking writes)."""
-        if not self.spool.pending():
-            return True
         try:
             written = self.spool.drain(self._write)
             if written:

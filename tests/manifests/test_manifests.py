@@ -36,6 +36,7 @@ from components._image import Images
 from components.deploy.inference_service import MODEL_FORMAT, RUNTIME, ServiceSettings, render
 from components.deploy.kubernetes_target import GROUP, PLURAL, apply_and_wait
 from components.lib.serving import LocalServer, call, fetch_text
+from fakes.kfp_api import FakeKFP
 from loopline import paths
 
 KUBERNETES_VERSION = "1.32"
@@ -260,26 +261,16 @@ KFP_CHECKS = (("GET", r"/pipelines", ("pipelines", "list")), ("GET", r"/pipeline
               ("POST", r"/experiments", ("experiments", "create")), ("POST", r"/runs", ("runs", "create")))
 
 
-def _kfp_checks_the_retrain_step_meets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> set[tuple[str, str, str]]:
+def _kfp_checks_the_retrain_step_meets(fake: FakeKFP) -> set[tuple[str, str, str]]:
     """Upload the training pipeline to the KFP fake, then record only what the retrain step's submit sends."""
-    from kfp.client import client
-
     from components.retrain.executor import kfp_submitter
-    from fakes.kfp_api import PREFIX, FakeKFP
+    from fakes.kfp_api import PREFIX
     from loopline import cli
 
-    for name in ("KF_PIPELINES_ENDPOINT", "KF_PIPELINES_SA_TOKEN_PATH", "KF_PIPELINES_UI_ENDPOINT"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(client.Client, "_LOCAL_KFP_CONTEXT", str(tmp_path / "kfp-context.json"))
-    fake = FakeKFP()
-    url = fake.start()
-    try:
-        assert cli.main(["upload", "training", "--host", url]) == 0
-        fake.requests.clear()
-        kfp_submitter(url, "", "loopline-training", "loopline-retraining")(
-            {"source": "gs://b/new.csv", "registry_uri": "gs://b/registry"})
-    finally:
-        fake.stop()
+    assert cli.main(["upload", "training", "--host", fake.url]) == 0
+    fake.requests.clear()
+    kfp_submitter(fake.url, "", "loopline-training", "loopline-retraining")(
+        {"source": "gs://b/new.csv", "registry_uri": "gs://b/registry"})
     used = set()
     for request in fake.requests:
         if request.path == PREFIX + "/healthz":
@@ -293,9 +284,9 @@ def _kfp_checks_the_retrain_step_meets(tmp_path: Path, monkeypatch: pytest.Monke
 
 @overlays
 def test_retrainer_role_grants_exactly_what_the_retrain_steps_kfp_calls_need(
-    overlay: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    overlay: str, fake_kfp: FakeKFP
 ) -> None:
-    used = _kfp_checks_the_retrain_step_meets(tmp_path, monkeypatch)
+    used = _kfp_checks_the_retrain_step_meets(fake_kfp)
     assert ("pipelines.kubeflow.org", "runs", "create") in used
     assert _granted(only(rendered(overlay), "Role", RETRAINER)) == used
 

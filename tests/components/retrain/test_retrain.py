@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -72,19 +72,6 @@ def test_bad_targets_and_missing_settings_are_refused(registry: Registry) -> Non
         _retrain(registry, target="local")
     with pytest.raises(LooplineInputError, match="needs a KFP connection"):
         _retrain(registry, target="kfp")
-
-
-@pytest.fixture
-def fake_kfp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeKFP]:
-    from kfp.client import client
-
-    for name in ("KF_PIPELINES_ENDPOINT", "KF_PIPELINES_SA_TOKEN_PATH", "KF_PIPELINES_UI_ENDPOINT"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(client.Client, "_LOCAL_KFP_CONTEXT", str(tmp_path / "kfp-context.json"))
-    server = FakeKFP()
-    server.url = server.start()
-    yield server
-    server.stop()
 
 
 def test_target_kfp_submits_the_uploaded_training_pipeline(registry: Registry, fake_kfp: FakeKFP) -> None:
