@@ -32,8 +32,10 @@ class Window:
     until: datetime
 
     def days(self) -> list[str]:
-        """The UTC dates (YYYY-MM-DD, the log's day folders) the window touches."""
-        day, last, found = self.since.date(), self.until.date(), []
+        """The UTC dates (YYYY-MM-DD, the log's day folders) the window touches; a window ending at midnight does not
+        touch the day that starts then (its end is not in it)."""
+        end = self.until.astimezone(timezone.utc) - timedelta(microseconds=1)
+        day, last, found = self.since.astimezone(timezone.utc).date(), end.date(), []
         while day <= last:
             found.append(day.isoformat())
             day += timedelta(days=1)

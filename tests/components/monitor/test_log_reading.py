@@ -4,7 +4,7 @@ rows split by model version, and the errors a malformed log gives."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -100,3 +100,13 @@ def test_a_feature_that_is_not_numeric_is_an_input_error_naming_it(tmp_path: Pat
     log = _log(tmp_path, [_row("2026-12-01T12:10:00.000+00:00", mass="heavy")])
     with pytest.raises(LooplineInputError, match="feature 'mass' is not numeric"):
         read_served(log, MODEL, WINDOW, BASELINE)
+
+
+def test_a_window_ending_at_midnight_lists_no_folder_of_the_next_day() -> None:
+    """[since, until) is half open: a day's window, or the one before it, never reads the next day's files."""
+    midnight = datetime(2026, 12, 2, tzinfo=timezone.utc)
+    assert Window(midnight - timedelta(hours=24), midnight).days() == ["2026-12-01"]
+    assert Window(midnight - timedelta(hours=1), midnight + timedelta(microseconds=1)).days() == [
+        "2026-12-01", "2026-12-02"]
+    assert Window(datetime(2026, 12, 1, 23, tzinfo=timezone(timedelta(hours=-2))), midnight + timedelta(days=1)
+                  ).days() == ["2026-12-02"], "offsets are turned into UTC days"
