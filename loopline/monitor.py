@@ -35,6 +35,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
                         help="rows younger than this are not yet expected to have labels (default 24)")
     parser.add_argument("--min-labels", type=whole_number, default=50,
                         help="fewer labelled rows: no performance verdict (default 50)")
+    parser.add_argument("--performance-tolerance", type=float, default=0.05,
+                        help="how much worse than its eval metrics a version may do on labelled traffic (default 0.05)")
     parser.add_argument("--json", action="store_true", help="print monitoring.json instead of the table")
     parser.set_defaults(func=run_monitor)
 
@@ -86,7 +88,8 @@ def run_monitor(args: argparse.Namespace) -> int:
     result = monitor(uri_io.absolute(args.prediction_log), args.model, uri_io.absolute(args.registry),
                      window_of(args.since, args.until, args.hours), thresholds=dict(args.threshold),
                      min_rows=args.min_rows, log=lambda _: None,
-                     settings=PerformanceSettings(maturity_hours=args.maturity_hours, min_labels=args.min_labels))
+                     settings=PerformanceSettings(maturity_hours=args.maturity_hours, min_labels=args.min_labels,
+                                                  performance_tolerance=args.performance_tolerance))
     if args.json:
         print(result.to_json())
         return 0

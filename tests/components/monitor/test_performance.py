@@ -156,12 +156,13 @@ def test_loopline_monitor_prints_realized_and_estimated_accuracy_per_version(
     label(log_uri, ids[:200], ["Chinstrap" if s == "Adelie" else s for s in served.column("species").to_pylist()[:200]])
     code = cli.main(["monitor", "--prediction-log", log_uri, "--registry", registry_uri, "--since",
                      WINDOW.since.isoformat(), "--until", WINDOW.until.isoformat(), "--min-rows", "100",
-                     "--maturity-hours", "0"])
+                     "--maturity-hours", "0", "--performance-tolerance", "0.02"])
     shown = capsys.readouterr().out
     header = next(line for line in shown.splitlines() if line.startswith("VERSION  TRAFFIC"))
     row = shown.splitlines()[shown.splitlines().index(header) + 1].split()
     assert code == 0 and row[:5] == ["v1*", "100%", "200", "50%", "accuracy"]
     assert "±" in shown and shown.strip().splitlines()[-1].startswith("loopline: RETRAIN: performance: accuracy")
+    assert "by more than the tolerance 0.02" in shown.strip().splitlines()[-1]
 
 
 def test_without_enough_labels_a_bad_accuracy_is_reported_but_decides_nothing(
