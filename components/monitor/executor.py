@@ -106,7 +106,8 @@ class Monitoring:
         production = next((v for v in self.versions if v.production), None)
         if production is None:
             return {"rows": 0.0}
-        worst = {f"max_{m}": max(d.measures[m] for d in production.drift) for m in MEASURES}
+        # No drift entries when production served nothing in the window (it is reported for its labels' window).
+        worst = {f"max_{m}": max(d.measures[m] for d in production.drift) for m in MEASURES} if production.drift else {}
         return {"rows": float(production.rows), "drifted_features": float(len(production.drifted())),
                 "schema_anomalies": float(production.anomaly_count), **worst, **_performance_metrics(production)}
 

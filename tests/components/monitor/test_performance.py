@@ -165,6 +165,23 @@ def test_loopline_monitor_prints_realized_and_estimated_accuracy_per_version(
     assert "by more than the tolerance 0.02" in shown.strip().splitlines()[-1]
 
 
+def test_a_version_seen_only_in_the_labels_window_is_reported_with_its_realized_metrics(
+    tmp_path: Path, registry_uri: str, labelled_rows: pa.Table, scorer: BundleModel
+) -> None:
+    """Production served yesterday, labels came back, nothing served today: insufficient data, yesterday judged."""
+    log_uri = str(tmp_path / "log")
+    served = draw(labelled_rows, 200, seed=16)
+    ids = serve(log_uri, served, scorer, START - timedelta(hours=23))
+    label(log_uri, ids, served.column("species").to_pylist())
+    out = MonitorOutputs(tmp_path / "monitoring", tmp_path / "summary.md", tmp_path / "report.html")
+    result = _run(log_uri, registry_uri, PerformanceSettings(maturity_hours=24.0), outputs=out)
+    production = result.versions[0]
+    assert result.decision == "insufficient data" and (production.rows, production.drift) == (0, [])
+    assert production.performance.realized.rows == 200 and production.performance.label_coverage == 1.0
+    assert production.performance.estimated is None, "nothing served in the window to estimate"
+    assert result.scalar_metrics()["labelled_rows"] == 200.0
+
+
 def test_without_enough_labels_a_bad_accuracy_is_reported_but_decides_nothing(
     tmp_path: Path, registry_uri: str, labelled_rows: pa.Table, scorer: BundleModel
 ) -> None:
