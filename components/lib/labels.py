@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 
 from components.errors import StorageError
 from components.lib import uri as uri_io
-from components.lib.bundle import REGRESSION
+from components.lib.bundle import CLASSIFICATION, REGRESSION
 from components.lib.registry_records import check_name
 
 LABELS_DIR = "_labels"
@@ -42,7 +42,6 @@ BATCH_SUFFIX = ".parquet"
 REFUSED_SUFFIX = ".refused.csv"
 INFERENCE_ID, LABEL, TIME, RECEIVED = "inference_id", "label", "time", "received"
 MOMENT = pa.timestamp("us", tz="UTC")
-LABELS_SCHEMA = pa.schema([(INFERENCE_ID, pa.string()), (LABEL, pa.string()), (TIME, MOMENT), (RECEIVED, MOMENT)])
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -69,6 +68,9 @@ def batch_schema(task: str) -> pa.Schema:
     """A stored batch's columns: the label a float64 for a regression model, else a string."""
     label = pa.float64() if task == REGRESSION else pa.string()
     return pa.schema([(INFERENCE_ID, pa.string()), (LABEL, label), (TIME, MOMENT), (RECEIVED, MOMENT)])
+
+
+LABELS_SCHEMA = batch_schema(CLASSIFICATION)  # as read back: the label a string whatever the task
 
 
 def utc(moment: datetime) -> datetime:

@@ -15,7 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 SERVING_PYTHON_ENV = "LOOPLINE_SERVING_PYTHON"
 
@@ -54,6 +54,23 @@ def fetch_text(url: str, timeout: float = 30) -> str:
         return response.read().decode()
 
 
+def wait_ready(proc: subprocess.Popen, url: str, timeout: float, what: str, tail: Callable[[], str],
+               interval: float = 0.1, request_timeout: float = 2) -> None:
+    """Poll `url` until it answers 200; RuntimeError naming `what`, with its output's tail (`tail()`), when the
+    process exits first or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {proc.returncode}: {tail()}")
+        try:
+            if call(url, timeout=request_timeout)[0] == 200:
+                return
+        except OSError:
+            pass  # not listening yet
+        time.sleep(interval)
+    raise RuntimeError(f"{what} was not ready within {timeout:.0f} s: {tail()}")
+
+
 class LocalServer:
     """`python -m loopline_predictor` (or another `program` taking the same options) on free loopback
     ports, ready or failed with its log's tail."""
@@ -86,18 +103,13 @@ class LocalServer:
              "--grpc_port", str(free_port()), "--max_batch_size", str(self.max_batch_size), *self.extra_args],
             stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
         )
-        deadline = time.monotonic() + self.ready_timeout
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                raise RuntimeError(f"the predictor exited with code {self._proc.returncode}: {self.log_tail()}")
-            try:
-                if call(f"{self.url}/v2/health/ready", timeout=5)[0] == 200:
-                    return self
-            except OSError:
-                pass
-            time.sleep(0.3)
-        self.stop()
-        raise RuntimeError(f"the predictor was not ready within {self.ready_timeout:.0f} s: {self.log_tail()}")
+        try:
+            wait_ready(self._proc, f"{self.url}/v2/health/ready", self.ready_timeout, "the predictor", self.log_tail,
+                       interval=0.3, request_timeout=5)
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
 
     def stop(self) -> None:
         """Terminate the server (kill it if it does not stop within 30 s)."""

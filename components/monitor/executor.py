@@ -171,7 +171,7 @@ def monitor(log_uri: str, model_name: str, registry_uri: str, window: Window,
     labelled_window = window.earlier(settings.maturity_hours)
     matured = read_served(log_uri, model_name, labelled_window, baseline) if settings.maturity_hours else served
     labels = read_labels(log_uri, model_name, labelled_window.since)
-    total = sum(float((1.0 / s.sample_rates()).sum()) for s in served.values()) or 1.0
+    total = sum(float(s.weights().sum()) for s in served.values()) or 1.0
     reports = []
     for version in sorted(set(served) | set(matured)):
         found = _version_of(registry, model_name, version, production)
@@ -203,7 +203,7 @@ def _report(rows: Served, matured: Served, own: Baseline | None, found: Version 
     return VersionReport(rows.version, rows.rows, production, drift,
                          served_anomalies(schema, columns, rows.rows) if schema else [],
                          min(rows.rows, SAMPLE_ROWS) if schema else 0,
-                         float((1.0 / rows.sample_rates()).sum()) / total, shares, judged)
+                         float(rows.weights().sum()) / total, shares, judged)
 
 
 def _version_of(registry: Registry, model: str, version: str, production: Version) -> Version | None:

@@ -75,9 +75,10 @@ class Served:
         """Every row's time in microseconds since the epoch (UTC)."""
         return np.concatenate(self.moments) if self.moments else np.array([], dtype=np.int64)
 
-    def sample_rates(self) -> np.ndarray:
-        """The sample rate each row was logged at (1 where the log does not say)."""
-        return np.concatenate(self.rates) if self.rates else np.array([], dtype=np.float64)
+    def weights(self) -> np.ndarray:
+        """The served rows each logged row stands for: 1 / the sample rate it was logged at (1 where the log does not
+        say)."""
+        return 1.0 / np.concatenate(self.rates) if self.rates else np.array([], dtype=np.float64)
 
     def probabilities(self) -> np.ndarray:
         """The logged class probabilities, (rows, classes) in the baseline's class order."""

@@ -159,12 +159,12 @@ def performance(served: Served, matured: Served, labels: pa.Table, baseline: Bas
     `matured` (the rows of the window shifted back by the maturity, which have had that long to get a label),
     joined to `labels` (inference_id, label) from the store; `info` is its registry record's info."""
     task = CLASSIFICATION if baseline.prediction.kind == CATEGORICAL else REGRESSION
-    weights = 1.0 / matured.sample_rates()
+    weights = matured.weights()
     found, joined = _join(matured.inference_ids(), labels)
     coverage = float(weights[found].sum() / weights.sum()) if matured.rows else None
     realized, unusable = _realized(matured, found, joined, weights, baseline) if found.any() else (None, 0)
     calibration = calibration_from(baseline.calibration)
-    estimated = (estimated_classification(served.probabilities(), 1.0 / served.sample_rates(),
+    estimated = (estimated_classification(served.probabilities(), served.weights(),
                                           baseline.prediction.vocabulary, calibration)
                  if task == CLASSIFICATION and calibration and served.rows else None)
     reference, limits = references(info)

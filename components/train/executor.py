@@ -127,8 +127,9 @@ def _baseline(model: keras.Model, spec: FeatureSpec, train_files: Sequence[str],
     """Frozen bins of the train split's raw features and of the model's predictions on the eval split, with the
     calibration of those predictions against the eval labels."""
     table = pa.concat_tables([pq.read_table(path, columns=spec.names) for path in train_files])
-    labels = np.concatenate([np.asarray(batch_labels) for _, batch_labels in eval_data])
-    return make_baseline(spec, feature_arrays(table, spec), model.predict(eval_data, verbose=0), labels)
+    scored = [(model.predict_on_batch(features), np.asarray(labels)) for features, labels in eval_data]  # one pass
+    return make_baseline(spec, feature_arrays(table, spec), np.concatenate([p for p, _ in scored]),
+                         np.concatenate([y for _, y in scored]))
 
 
 def _write_bundle(model: keras.Model, spec: FeatureSpec, metadata: dict[str, Any], bundle_dir: Path,

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from components.lib.serving import call, free_port
+from components.lib.serving import free_port, wait_ready
 
 PACKAGE = "prometheus-pushgateway"  # Debian's package; it installs /usr/bin/prometheus-pushgateway
 BINARY = "prometheus-pushgateway"
@@ -51,18 +50,12 @@ class Pushgateway:
                 [binary(), f"--web.listen-address=127.0.0.1:{self.port}", "--persistence.file=",
                  "--web.enable-admin-api", "--log.level=warn"],
                 stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + self.ready_timeout
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                raise RuntimeError(f"{BINARY} exited with code {self._proc.returncode}: {self.log_tail()}")
-            try:
-                if call(f"{self.url}/-/ready", timeout=2)[0] == 200:
-                    return self
-            except OSError:
-                pass  # not listening yet
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"{BINARY} was not ready within {self.ready_timeout:.0f} s: {self.log_tail()}")
+        try:
+            wait_ready(self._proc, f"{self.url}/-/ready", self.ready_timeout, BINARY, self.log_tail)
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
 
     def stop(self) -> None:
         """Terminate it; kill it if it has not stopped within 10 s."""

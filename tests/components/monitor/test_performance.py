@@ -45,6 +45,15 @@ def _run(log_uri: str, registry_uri: str, settings: PerformanceSettings = NOW_SE
                    **kwargs)
 
 
+def _outputs(tmp_path: Path) -> MonitorOutputs:
+    return MonitorOutputs(tmp_path / "monitoring", tmp_path / "summary.md", tmp_path / "report.html")
+
+
+def _renamed(species: list[str]) -> list[str]:
+    """Labels from a world whose label rule changed: Adelie penguins are now called Chinstrap."""
+    return ["Chinstrap" if s == "Adelie" else s for s in species]
+
+
 def test_realized_metrics_equal_the_evaluate_steps_metric_code_on_the_same_rows(
     tmp_path: Path, registry_uri: str, labelled_rows: pa.Table, scorer: BundleModel
 ) -> None:
@@ -136,8 +145,8 @@ def test_concept_drift_is_a_retrain_naming_the_metric_while_drift_says_ok(
     log_uri = str(tmp_path / "log")
     served = draw(labelled_rows, 1000, seed=7)
     ids = serve(log_uri, served, scorer, START + timedelta(minutes=5))
-    label(log_uri, ids, ["Chinstrap" if s == "Adelie" else s for s in served.column("species").to_pylist()])
-    out = MonitorOutputs(tmp_path / "monitoring", tmp_path / "summary.md", tmp_path / "report.html")
+    label(log_uri, ids, _renamed(served.column("species").to_pylist()))
+    out = _outputs(tmp_path)
     result = _run(log_uri, registry_uri, outputs=out)
     assert not result.versions[0].drifted(), "the inputs did not move"
     assert result.decision == RETRAIN and result.reason.startswith("performance: accuracy ")
@@ -153,7 +162,7 @@ def test_loopline_monitor_prints_realized_and_estimated_accuracy_per_version(
     log_uri = str(tmp_path / "log")
     served = draw(labelled_rows, 400, seed=15)
     ids = serve(log_uri, served, scorer, START + timedelta(minutes=5))
-    label(log_uri, ids[:200], ["Chinstrap" if s == "Adelie" else s for s in served.column("species").to_pylist()[:200]])
+    label(log_uri, ids[:200], _renamed(served.column("species").to_pylist()[:200]))
     code = cli.main(["monitor", "--prediction-log", log_uri, "--registry", registry_uri, "--since",
                      WINDOW.since.isoformat(), "--until", WINDOW.until.isoformat(), "--min-rows", "100",
                      "--maturity-hours", "0", "--performance-tolerance", "0.02"])
@@ -173,7 +182,7 @@ def test_a_version_seen_only_in_the_labels_window_is_reported_with_its_realized_
     served = draw(labelled_rows, 200, seed=16)
     ids = serve(log_uri, served, scorer, START - timedelta(hours=23))
     label(log_uri, ids, served.column("species").to_pylist())
-    out = MonitorOutputs(tmp_path / "monitoring", tmp_path / "summary.md", tmp_path / "report.html")
+    out = _outputs(tmp_path)
     result = _run(log_uri, registry_uri, PerformanceSettings(maturity_hours=24.0), outputs=out)
     production = result.versions[0]
     assert result.decision == "insufficient data" and (production.rows, production.drift) == (0, [])
@@ -206,7 +215,7 @@ def test_a_worse_canary_is_reported_worse_and_an_equal_one_promoted(
                             worse_outputs(scorer, canary, worse_share, seed=11), START + timedelta(minutes=6), "2")
     species = stable.column("species").to_pylist() + canary.column("species").to_pylist()
     label(log_uri, stable_ids + canary_ids, species)
-    out = MonitorOutputs(tmp_path / "monitoring", tmp_path / "summary.md", tmp_path / "report.html")
+    out = _outputs(tmp_path)
     result = _run(log_uri, registry_uri, outputs=out)
     found = result.canary
     assert (found.canary, found.stable, found.basis, found.verdict) == ("2", "1", "realized", verdict), found.reason
@@ -248,7 +257,7 @@ def test_a_model_whose_calibration_failed_is_flagged_in_the_reports(
     registry = registry_of(str(tmp_path / "registry"), bundle, eval_info(scorer, labelled_rows), versions=1)
     log_uri = str(tmp_path / "log")
     serve(log_uri, draw(labelled_rows, 300, seed=13), scorer, START + timedelta(minutes=5))
-    out = MonitorOutputs(tmp_path / "monitoring", tmp_path / "summary.md", tmp_path / "report.html")
+    out = _outputs(tmp_path)
     result = _run(log_uri, registry, outputs=out)
     assert "calibration failed" in result.reason and result.decision == OK
     assert "calibration failed" in (tmp_path / "report.html").read_text()
