@@ -53,8 +53,9 @@ def estimated_classification(probabilities: np.ndarray, weights: np.ndarray, cla
     error = spread + (calibration.ece_after or 0.0)
     per_class: dict[str, dict[str, float | None]] = {}
     for c, name in enumerate(classes):
-        hits, chosen, support = float(np.dot(w * (predicted == c), scores[:, c])), float(w[predicted == c].sum()), \
-            float(np.dot(w, scores[:, c]))
+        chosen_rows = predicted == c
+        hits = float(np.dot(w[chosen_rows], scores[chosen_rows, c]))
+        chosen, support = float(w[chosen_rows].sum()), float(np.dot(w, scores[:, c]))
         precision = hits / chosen if chosen > 0 else None
         recall = hits / support if support > 0 else None
         per_class[name] = {"precision": precision, "recall": recall, "f1": _f1(precision, recall)}

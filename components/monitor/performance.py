@@ -74,10 +74,11 @@ def references(info: dict) -> tuple[dict[str, float], dict[str, float]]:
     """A registry version's eval metrics and its floors and ceilings (the evaluate step's min_/max_ checks)."""
     metrics = {k: float(v) for k, v in (info.get("metrics") or {}).items()
                if k in HIGHER_IS_BETTER and isinstance(v, (int, float))}
-    checks = ((info.get("decision") or {}).get("checks")) or []
-    limits = {c["name"]: float(c["limit"]) for c in checks if isinstance(c, dict) and LIMIT_NAME.match(
-        str(c.get("name", ""))) and LIMIT_NAME.match(c["name"]).group(2) in HIGHER_IS_BETTER
-        and isinstance(c.get("limit"), (int, float))}
+    limits = {}
+    for check in ((info.get("decision") or {}).get("checks")) or []:
+        name = LIMIT_NAME.match(str(check.get("name", ""))) if isinstance(check, dict) else None
+        if name and name.group(2) in HIGHER_IS_BETTER and isinstance(check.get("limit"), (int, float)):
+            limits[check["name"]] = float(check["limit"])
     return metrics, limits
 
 
