@@ -95,6 +95,8 @@ def _add_training_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--patience", dest="early_stopping_patience", type=int, default=5,
                         help="early-stopping patience (epochs)")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--trainer", choices=["fused", "keras"], default="fused",
+                        help="fused: XLA-compiled epochs over the features encoded once; keras: model.fit")
     parser.add_argument("--floor", dest="floors", type=assignment, action="append", default=[],
                         metavar="min_METRIC=V|max_METRIC=V",
                         help="an absolute limit the candidate must meet (repeatable)")

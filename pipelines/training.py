@@ -44,6 +44,7 @@ def create_pipeline(settings: CompileSettings) -> dsl.graph_component.GraphCompo
         batch_size: int = 32,
         early_stopping_patience: int = 5,
         seed: int = 42,
+        trainer: str = "fused",
         floors: dict = {},
         tolerance: float = 0.01,
         slice_columns: list = [],
@@ -72,6 +73,7 @@ def create_pipeline(settings: CompileSettings) -> dsl.graph_component.GraphCompo
             label_column=label_column, features=features, exclude_features=exclude_features, task=task,
             hidden_units=hidden_units, hidden_layers=hidden_layers, dropout=dropout, learning_rate=learning_rate,
             epochs=epochs, batch_size=batch_size, early_stopping_patience=early_stopping_patience, seed=seed,
+            trainer=trainer,
         ), "train", settings)
         judged = configure(steps.evaluate(
             model=trained.outputs[keys.MODEL], eval=data.outputs[keys.EVAL], registry_uri=registry_uri,

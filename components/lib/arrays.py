@@ -39,10 +39,11 @@ def label_array(batch: pa.RecordBatch | pa.Table, spec: FeatureSpec) -> tuple[np
     column = _array(batch, spec.label)
     present = np.asarray(column.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
     if spec.task == CLASSIFICATION:
-        index = {c: i for i, c in enumerate(spec.classes)}
-        values = pc.cast(column, pa.string()).to_pylist()
-        unknown = sorted({v for v in values if v is not None and v not in index})
-        if unknown:
+        text = pc.cast(column, pa.string())
+        index = pc.index_in(text, value_set=pa.array(spec.classes, pa.string()))
+        outside = pc.and_(text.is_valid(), index.is_null())
+        if pc.any(outside).as_py():
+            unknown = sorted(set(pc.filter(text, outside).to_pylist()))
             raise LooplineInputError(f"label {spec.label!r} has values outside the classes {spec.classes}: {unknown}")
-        return np.asarray([index.get(v, -1) for v in values], dtype=np.int32), present
+        return pc.fill_null(index, -1).to_numpy(zero_copy_only=False).astype(np.int32), present
     return pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float32), present

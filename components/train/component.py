@@ -22,6 +22,7 @@ def train(
     batch_size: int = 32,
     early_stopping_patience: int = 5,
     seed: int = 42,
+    trainer: str = "fused",
     run_id: str = dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
 ):
     """Train a Keras model whose preprocessing is inside it; write the model bundle, with its monitoring
@@ -29,6 +30,7 @@ def train(
 
     Task from the label (categorical -> classification, numeric -> regression) unless `task` says.
     Features: `features` (default every schema feature) minus `exclude_features` and the label.
+    `trainer`: "fused" (XLA-compiled epochs over the features encoded once) or "keras" (model.fit).
     """
     from pathlib import Path
 
@@ -47,7 +49,8 @@ def train(
         task,
         Hyperparameters(hidden_units=hidden_units, hidden_layers=hidden_layers, dropout=dropout,
                         learning_rate=learning_rate, epochs=epochs, batch_size=batch_size,
-                        early_stopping_patience=early_stopping_patience, seed=seed),
+                        early_stopping_patience=early_stopping_patience, seed=seed,
+                        trainer=trainer),
         statistics_path=Path(statistics.path) / keys.STATS_FILE.format(split=keys.TRAIN),
         provenance={
             "data_hash": train.metadata.get("content_hash", ""),

@@ -18,6 +18,7 @@ class Hyperparameters:
     batch_size: int = 32
     early_stopping_patience: int = 5
     seed: int = 42
+    trainer: str = "fused"  # "fused": XLA-compiled epochs over the encoded matrix; "keras": model.fit
 
     def as_dict(self) -> dict:
         """For metadata.json."""
