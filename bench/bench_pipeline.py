@@ -2,9 +2,11 @@
 
 Same math as the TFX reference in issue 3: the four numeric measurements -> species, one Dense(16)
 hidden layer, 20 epochs (no early stop), batch size 32. Per step: wall time from kfp.local's own
-task start/finish lines, and the cost of starting a process and importing what that step imports
-(measured apart, in a fresh process, the same way the step starts). Peak memory: PSS of the whole
-process tree, sampled every 50 ms.
+task start/finish (the line `loopline run` prints per step), and the cost of starting a process and
+importing what that step imports (measured apart, in a fresh process, the same way the step
+starts). The train step's cost per source row, and per optimizer step (the median epoch's seconds
+over its steps, from the run's full log). Peak memory: PSS of the whole process tree, sampled
+every 50 ms.
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 from memory import run_sampled
@@ -25,35 +27,35 @@ from loopline import paths
 
 ROOT = paths.ROOT
 OUT = ROOT / "bench" / "out"
-STEPS = ("ingest", "validate", "train", "evaluate", "infra_validate", "register", "deploy")
-MODULES = {step: f"components.{step}.executor" for step in STEPS}
+STEPS = ("ingest", "validate", "train", "evaluate", "infra-validate", "register", "deploy")
 FEATURES = "bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g"
-TASK_START = re.compile(r"^(\d\d:\d\d:\d\d\.\d+) - INFO - Executing task '(\w+)'")
-TASK_END = re.compile(r"^(\d\d:\d\d:\d\d\.\d+) - INFO - Task '(\w+)' finished")
+BATCH = 32
+STEP_LINE = re.compile(r"^  ([a-z-]+)\s+([\d.]+) s  ")
+FULL_LOG = re.compile(r"^loopline: full log: (\S+)$", re.M)
+ENCODED = re.compile(r"train: encoded ([\d,]+) train rows")
+EPOCH = re.compile(r"train: epoch (\d+)/\d+ .*\(([\d.]+) s\)")
 
 
 def _import_seconds(step: str) -> float:
     """Process start + `import kfp` + the step's executor module, in a fresh interpreter."""
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", f"import kfp, {MODULES[step]}"], check=True, capture_output=True)
+    module = f"components.{step.replace('-', '_')}.executor"
+    subprocess.run([sys.executable, "-c", f"import kfp, {module}"], check=True, capture_output=True)
     return time.perf_counter() - started
 
 
-def _step_seconds(log: str) -> dict[str, float]:
-    """Per task: seconds from kfp.local's 'Executing task' line to its 'finished' line."""
-    plain = re.sub(r"\x1b\[[0-9;]*m", "", log)
-    started: dict[str, datetime] = {}
-    seconds: dict[str, float] = {}
-    for line in plain.splitlines():
-        for pattern, is_end in ((TASK_START, False), (TASK_END, True)):
-            match = pattern.match(line)
-            if match:
-                moment = datetime.strptime(match.group(1), "%H:%M:%S.%f")
-                if is_end:
-                    seconds[match.group(2)] = (moment - started[match.group(2)]).total_seconds()
-                else:
-                    started[match.group(2)] = moment
-    return seconds
+def _step_seconds(output: str) -> dict[str, float]:
+    """Per step: the seconds of its line in `loopline run`'s compact output (kfp.local's task start to finish)."""
+    found = (STEP_LINE.match(line) for line in output.splitlines())
+    return {match.group(1): float(match.group(2)) for match in found if match}
+
+
+def _microseconds_per_step(run_log: str) -> tuple[float, float]:
+    """The train step's optimizer steps: microseconds per step in the median epoch (compiled, steady state),
+    and the first epoch's seconds (which hold the XLA compilation)."""
+    rows = int(ENCODED.search(run_log).group(1).replace(",", ""))
+    epochs = [float(seconds) for _, seconds in EPOCH.findall(run_log)]
+    return statistics.median(epochs) / -(-rows // BATCH) * 1e6, epochs[0]
 
 
 def _source(rows: int) -> Path:
@@ -66,35 +68,42 @@ def _source(rows: int) -> Path:
     return path
 
 
-def _run(source: Path) -> tuple[float, dict[str, float], float]:
+def _run(source: Path) -> dict:
     with tempfile.TemporaryDirectory(prefix="loopline-bench-") as tmp:
         started = time.perf_counter()
-        log, peak = run_sampled([
+        output, peak = run_sampled([
             sys.executable, "-m", "loopline.cli", "run", "training", "--source", str(source),
-            "--features", FEATURES, "--epochs", "20", "--batch-size", "32", "--patience", "20",
+            "--features", FEATURES, "--epochs", "20", "--batch-size", str(BATCH), "--patience", "20",
             "--hidden-units", "16", "--hidden-layers", "1", "--on-anomalies", "continue",
             "--pipeline-root", f"{tmp}/root", "--registry", f"{tmp}/registry", "--model-repository", f"{tmp}/models",
         ])
-        return time.perf_counter() - started, _step_seconds(log), peak
+        total = time.perf_counter() - started
+        step_us, first_epoch = _microseconds_per_step(Path(FULL_LOG.search(output).group(1)).read_text())
+    return {"total_s": total, "steps_s": _step_seconds(output), "peak_pss_mb": peak, "us_per_step": step_us,
+            "first_epoch_s": first_epoch}
 
 
 def main() -> None:
     """Run the pipeline at each size and print per-step and total figures."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, nargs="+", default=[0, 200_000, 1_000_000],
+    parser.add_argument("--rows", type=int, nargs="+", default=[0, 200_000, 1_000_000, 10_000_000],
                         help="0 = the bundled penguins (344 rows)")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     imports = {step: _import_seconds(step) for step in STEPS}
-    print("| data | " + " | ".join(f"{s} s (imports)" for s in STEPS) + " | total s | peak PSS MB |")
-    print("|---|" + "---:|" * (len(STEPS) + 2))
+    print("| data | " + " | ".join(f"{s} s (imports)" for s in STEPS)
+          + " | total s | train step us/row | us per optimizer step | peak PSS MB |")
+    print("|---|" + "---:|" * (len(STEPS) + 4))
     results = []
     for rows in args.rows:
-        total, steps, peak = _run(_source(rows))
+        result = {"rows": rows, "imports_s": imports, **_run(_source(rows))}
+        steps = result["steps_s"]
         name = "penguins (344)" if rows == 0 else f"{rows:,} rows"
+        per_row = steps.get("train", float("nan")) / (rows or 344) * 1e6
         cells = [f"{steps.get(s, float('nan')):.1f} ({imports[s]:.1f})" for s in STEPS]
-        print(f"| {name} | " + " | ".join(cells) + f" | {total:.1f} | {peak:,.0f} |", flush=True)
-        results.append({"rows": rows, "total_s": total, "steps_s": steps, "imports_s": imports, "peak_pss_mb": peak})
+        print(f"| {name} | " + " | ".join(cells) + f" | {result['total_s']:.1f} | {per_row:.2f} | "
+              f"{result['us_per_step']:.1f} | {result['peak_pss_mb']:,.0f} |", flush=True)
+        results.append(result)
     (OUT / "bench_pipeline.json").write_text(json.dumps(results, indent=2))
 
 

@@ -16,7 +16,6 @@ import pyarrow.parquet as pq
 
 from components.lib.bundle import CLASSIFICATION
 from components.lib.datasets import parquet_files
-from components.lib.inference import BundleModel
 from components.lib.serving import LocalServer, call
 
 MODEL_NAME = "candidate"
@@ -40,20 +39,28 @@ def _served(answer: dict, task: str, classes: list[str]) -> np.ndarray:
 
 def infra_validate(bundle_dir: Path, eval_dir: Path, rows: int = 16, python: str | None = None,
                    log: Callable[[str], None] = print) -> InfraResult:
-    """Serve the bundle, send `rows` eval rows, compare; never raises for a bad candidate."""
+    """Serve the bundle, send `rows` eval rows, compare; never raises for a bad candidate. The server boots
+    (its own imports and model load) while this process computes the expected answers."""
+    server = LocalServer(bundle_dir, MODEL_NAME, python=python).launch()
     try:
-        model = BundleModel(bundle_dir)
-        first = next(pq.ParquetFile(parquet_files(eval_dir)[0]).iter_batches(batch_size=rows))  # read only these
-        table = pa.Table.from_batches([first])
-        instances = table.select(model.spec.names).to_pylist()
-        expected = model.predict([table])
-    except Exception as err:  # noqa: BLE001 - any failure to load or run the candidate blocks the deploy
-        return InfraResult(False, f"the candidate does not load or run: {type(err).__name__}: {err}"[:2000])
-    try:
-        with LocalServer(bundle_dir, MODEL_NAME, python=python) as server:
+        try:
+            # Imported only now (TensorFlow, ~3 s): the server's own start overlaps it.
+            from components.lib.inference import BundleModel
+
+            model = BundleModel(bundle_dir)
+            first = next(pq.ParquetFile(parquet_files(eval_dir)[0]).iter_batches(batch_size=rows))  # read only these
+            table = pa.Table.from_batches([first])
+            instances = table.select(model.spec.names).to_pylist()
+            expected = model.predict([table])
+        except Exception as err:  # noqa: BLE001 - any failure to load or run the candidate blocks the deploy
+            return InfraResult(False, f"the candidate does not load or run: {type(err).__name__}: {err}"[:2000])
+        try:
+            server.wait_ready()
             status, answer = call(f"{server.url}/v1/models/{MODEL_NAME}:predict", {"instances": instances})
-    except RuntimeError as err:
-        return InfraResult(False, f"the predictor could not serve the candidate: {err}")
+        except RuntimeError as err:
+            return InfraResult(False, f"the predictor could not serve the candidate: {err}")
+    finally:
+        server.close()
     if status != 200:
         return InfraResult(False, f"the served candidate answered {status} to golden requests: {answer}")
     served = _served(answer, model.spec.task, model.spec.classes)

@@ -63,10 +63,13 @@ def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
     """The T whose calibrated top probabilities average `target_confidence`: bisection on log T (the mean top
     probability falls as T grows); a target out of reach gives the nearest end of the range."""
     goal = target_confidence(probabilities, labels)
+    # The calibrated top probability is 1 / sum(exp((log p - max log p) / T)): the logs are taken once.
+    logs = np.log(np.clip(np.asarray(probabilities, dtype=np.float64), EPS, 1.0))
+    below_top = logs - logs.max(axis=1, keepdims=True)
     low, high = LOG_T_RANGE
     for _ in range(60):
         middle = (low + high) / 2.0
-        if calibrated(probabilities, float(np.exp(middle))).max(axis=1).mean() > goal:
+        if (1.0 / np.exp(below_top / np.exp(middle)).sum(axis=1)).mean() > goal:
             low = middle
         else:
             high = middle

@@ -97,12 +97,21 @@ class LocalServer:
 
     def start(self) -> "LocalServer":
         """Start and wait until /v2/health/ready answers 200; RuntimeError with the log if not."""
+        return self.launch().wait_ready()
+
+    def launch(self) -> "LocalServer":
+        """Start the process without waiting: it boots while the caller does other work (then `wait_ready`)."""
         self._proc = subprocess.Popen(
             [self.python, *self.program, "--model_dir", self.model_dir,
              "--model_name", self.model_name, "--http_port", str(self.http_port),
              "--grpc_port", str(free_port()), "--max_batch_size", str(self.max_batch_size), *self.extra_args],
             stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
         )
+        return self
+
+    def wait_ready(self) -> "LocalServer":
+        """Wait until /v2/health/ready answers 200; RuntimeError with the log (and the process stopped) if not."""
+        assert self._proc is not None, "launch() first"
         try:
             wait_ready(self._proc, f"{self.url}/v2/health/ready", self.ready_timeout, "the predictor", self.log_tail,
                        interval=0.3, request_timeout=5)
@@ -121,9 +130,13 @@ class LocalServer:
                 self._proc.kill()
                 self._proc.wait()
 
+    def close(self) -> None:
+        """Stop the server and remove its log."""
+        self.stop()
+        Path(self._log.name).unlink(missing_ok=True)
+
     def __enter__(self) -> "LocalServer":
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
-        Path(self._log.name).unlink(missing_ok=True)
+        self.close()
