@@ -41,7 +41,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from memory import run_sampled
 
-from components.lib.baseline import BASELINE_DIR, BINS_FILE, PREDICTION, make_baseline, predicted_labels
+from components.lib.baseline import BASELINE_DIR, BINS_FILE, PREDICTION, feature_bins, make_baseline, predicted_labels
 from components.lib.bundle import CATEGORICAL, CLASSIFICATION, NUMERIC, Feature, FeatureSpec
 from components.monitor.log_reading import Window
 from loopline import paths, synthetic
@@ -100,7 +100,7 @@ def _training(profile: synthetic.Profile, spec: FeatureSpec) -> Path:
     synthetic.generate(profile, TRAIN_ROWS, generated, "parquet", seed=TRAIN_SEED, problems=PROBLEMS)
     table = pq.read_table(generated, columns=spec.names)
     probabilities = _stand_in(table)
-    baseline = make_baseline(spec, feature_arrays(table, spec), probabilities)
+    baseline = make_baseline(spec, feature_bins(spec, feature_arrays(table, spec)), table.num_rows, probabilities)
     bins.parent.mkdir(parents=True, exist_ok=True)
     bins.write_text(json.dumps(asdict(baseline), indent=1))
     labels = pa.array(predicted_labels(spec, probabilities), pa.string())

@@ -115,18 +115,21 @@ def bin_counts(bins: Bins, values: np.ndarray) -> np.ndarray:
     return counts
 
 
-def make_baseline(spec: FeatureSpec, train_arrays: dict[str, np.ndarray], eval_outputs: np.ndarray,
+def feature_bins(spec: FeatureSpec, train_arrays: dict[str, np.ndarray]) -> list[Bins]:
+    """Every feature's bins over raw train values in memory (components/train/train_bins.py streams them)."""
+    return [numeric_bins(f.name, train_arrays[f.name]) if f.kind == NUMERIC
+            else categorical_bins(f.name, f.vocabulary, train_arrays[f.name]) for f in spec.features]
+
+
+def make_baseline(spec: FeatureSpec, features: list[Bins], train_rows: int, eval_outputs: np.ndarray,
                   eval_labels: np.ndarray | None = None) -> Baseline:
-    """The baseline of a model: bins over the train split's raw feature values and its eval predictions
+    """The baseline of a model: the train split's feature bins and bins of its eval predictions
     (class probabilities (n, k) -> predicted class counts; values (n,) -> value bins), and for a classifier
     with its eval labels (class indices) the calibration monitoring's estimates use."""
-    features = [numeric_bins(f.name, train_arrays[f.name]) if f.kind == NUMERIC
-                else categorical_bins(f.name, f.vocabulary, train_arrays[f.name]) for f in spec.features]
     prediction = prediction_bins(spec, eval_outputs)
-    rows = len(next(iter(train_arrays.values()))) if train_arrays else 0
     calibration = (fit_calibration(eval_outputs, eval_labels).to_dict()
                    if spec.task == CLASSIFICATION and eval_labels is not None else None)
-    return Baseline(features, prediction, rows, int(len(eval_outputs)), calibration)
+    return Baseline(features, prediction, train_rows, int(len(eval_outputs)), calibration)
 
 
 def prediction_bins(spec: FeatureSpec, outputs: np.ndarray) -> Bins:

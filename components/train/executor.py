@@ -10,12 +10,9 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import keras
-import pyarrow as pa
-import pyarrow.parquet as pq
 import tensorflow as tf
 
 from components.errors import LooplineInputError
-from components.lib.arrays import feature_arrays
 from components.lib.baseline import Baseline, make_baseline, write_baseline
 from components.lib.bundle import SAVED_MODEL_DIR, FeatureSpec, write_bundle_files
 from components.lib.datasets import parquet_files
@@ -26,6 +23,7 @@ from components.train.fused import dense_stack, fit_fused
 from components.train.keras_fit import fit_keras
 from components.train.model import Hyperparameters, build_model, encoding_slices, export
 from components.train.progress import Fit
+from components.train.train_bins import train_feature_bins
 
 TRAINERS = ("fused", "keras")
 
@@ -95,7 +93,7 @@ def train(
         "time": utc_now(),
         **(provenance or {}),
     }
-    baseline = _baseline(spec, train_files, fit)
+    baseline = _baseline(spec, train_files, fit, hp.seed)
     _write_bundle(model, spec, metadata, Path(bundle_dir),
                   lambda folder: write_baseline(folder, baseline, schema_path, statistics_path))
     seconds = time.perf_counter() - started
@@ -117,11 +115,11 @@ def _fit(model: keras.Model, spec: FeatureSpec, hp: Hyperparameters, train_files
         return fit_fused(model, spec, hp, train_split, eval_split, log), train_split.read, train_split.dropped
 
 
-def _baseline(spec: FeatureSpec, train_files: Sequence[str], fit: Fit) -> Baseline:
+def _baseline(spec: FeatureSpec, train_files: Sequence[str], fit: Fit, seed: int) -> Baseline:
     """Frozen bins of the train split's raw features and of the model's predictions on the eval split, with the
     calibration of those predictions against the eval labels."""
-    table = pa.concat_tables([pq.read_table(path, columns=spec.names) for path in train_files])
-    return make_baseline(spec, feature_arrays(table, spec), fit.eval_outputs, fit.eval_labels)
+    features, rows = train_feature_bins(spec, train_files, seed)
+    return make_baseline(spec, features, rows, fit.eval_outputs, fit.eval_labels)
 
 
 def _write_bundle(model: keras.Model, spec: FeatureSpec, metadata: dict[str, Any], bundle_dir: Path,

@@ -84,14 +84,17 @@ class _Loop:
 
     def __init__(self, task: _Task, hp: Hyperparameters) -> None:
         self.task, self.hp = task, hp
-        self.epoch = tf.function(self._epoch, jit_compile=True, autograph=False)
-        self.measure = tf.function(self._measure, jit_compile=True, autograph=False)
-        self.outputs = tf.function(lambda params, x: task.outputs(_forward(params, x)), jit_compile=True, autograph=False)
+        # No autograph: the loops are explicit tf.while_loop, and converting the code costs ~1 s a process.
+        compiled = {"jit_compile": True, "autograph": False}
+        self.epoch = tf.function(self._epoch, **compiled)
+        self.measure = tf.function(self._measure, **compiled)
+        self.outputs = tf.function(lambda params, x: task.outputs(_forward(params, x)), **compiled)
 
     def _epoch(self, params: Params, m: Params, v: Params, step: tf.Tensor, x: tf.Tensor, y: tf.Tensor,
                order: tf.Tensor, rows: tf.Tensor) -> tuple:
         """All steps of one pass over `order` (a row permutation padded to whole batches, one row per batch;
-        positions from `rows` on are padding, weighted 0). Returns the updated state and the pass's summed loss and score."""
+        positions from `rows` on are padding, weighted 0). Returns the updated state and the pass's summed loss
+        and score."""
         hp, size = self.hp, self.hp.batch_size
         lr = tf.constant(hp.learning_rate, tf.float32)
         hidden = len(params) // 2 - 1
@@ -167,7 +170,8 @@ def fit_fused(model: keras.Model, spec: FeatureSpec, hp: Hyperparameters, train:
             loss_sum, score_sum = loss_sum + float(loss), score_sum + float(score)
         val_loss, val_score = _measure(loop, state.params, evaluation)
         logs = {"loss": loss_sum / train.rows, task.metric: task.metric_value(score_sum, train.rows),
-                "val_loss": val_loss / evaluation.rows, f"val_{task.metric}": task.metric_value(val_score, evaluation.rows)}
+                "val_loss": val_loss / evaluation.rows,
+                f"val_{task.metric}": task.metric_value(val_score, evaluation.rows)}
         for name, value in logs.items():
             history.setdefault(name, []).append(float(value))
         log(epoch_line(epoch, hp.epochs, logs, time.perf_counter() - started))

@@ -36,7 +36,8 @@ def _eval_table(splits: dict[str, Path]):
 def test_fused_and_keras_agree(penguins_splits: dict[str, Path], tmp_path: Path, label: str) -> None:
     hp = Hyperparameters(epochs=4, early_stopping_patience=4)
     fused = _train(penguins_splits, tmp_path / "fused", label, hp)
-    keras_fit = _train(penguins_splits, tmp_path / "keras", label, Hyperparameters(**{**hp.as_dict(), "trainer": "keras"}))
+    keras_fit = _train(penguins_splits, tmp_path / "keras", label,
+                       Hyperparameters(**{**hp.as_dict(), "trainer": "keras"}))
     assert fused.history.keys() == keras_fit.history.keys()
     for name, values in fused.history.items():
         np.testing.assert_allclose(values, keras_fit.history[name], rtol=AGREEMENT, err_msg=name)
