@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from memory import run_sampled
+from memory import run_traced
 
 from loopline import paths
 
@@ -44,10 +44,17 @@ def _import_seconds(step: str) -> float:
     return time.perf_counter() - started
 
 
-def _step_seconds(output: str) -> dict[str, float]:
-    """Per step: the seconds of its line in `loopline run`'s compact output (kfp.local's task start to finish)."""
-    found = (STEP_LINE.match(line) for line in output.splitlines())
-    return {match.group(1): float(match.group(2)) for match in found if match}
+def _steps(lines: list[tuple[float, str]], samples: list[tuple[float, float]]) -> dict[str, tuple[float, float]]:
+    """Per step: its seconds from its line in `loopline run`'s compact output (kfp.local's task start to
+    finish), and the peak PSS (MB) sampled while it ran (steps run one at a time, each ending at its line)."""
+    steps = {}
+    for arrived, line in lines:
+        match = STEP_LINE.match(line)
+        if match:
+            seconds = float(match.group(2))
+            during = [mb for at, mb in samples if arrived - seconds <= at <= arrived]
+            steps[match.group(1)] = (seconds, max(during, default=float("nan")))
+    return steps
 
 
 def _microseconds_per_step(run_log: str) -> tuple[float, float]:
@@ -55,7 +62,9 @@ def _microseconds_per_step(run_log: str) -> tuple[float, float]:
     and the first epoch's seconds (which hold the XLA compilation)."""
     rows = int(ENCODED.search(run_log).group(1).replace(",", ""))
     epochs = [float(seconds) for _, seconds in EPOCH.findall(run_log)]
-    return statistics.median(epochs) / -(-rows // BATCH) * 1e6, epochs[0]
+    median = statistics.median(epochs)
+    # Epoch lines show hundredths of a second: shorter epochs (penguins: 9 steps) cannot be timed this way.
+    return (median / -(-rows // BATCH) * 1e6 if median >= 0.05 else float("nan")), epochs[0]
 
 
 def _source(rows: int) -> Path:
@@ -71,16 +80,19 @@ def _source(rows: int) -> Path:
 def _run(source: Path) -> dict:
     with tempfile.TemporaryDirectory(prefix="loopline-bench-") as tmp:
         started = time.perf_counter()
-        output, peak = run_sampled([
+        lines, samples = run_traced([
             sys.executable, "-m", "loopline.cli", "run", "training", "--source", str(source),
             "--features", FEATURES, "--epochs", "20", "--batch-size", str(BATCH), "--patience", "20",
             "--hidden-units", "16", "--hidden-layers", "1", "--on-anomalies", "continue",
             "--pipeline-root", f"{tmp}/root", "--registry", f"{tmp}/registry", "--model-repository", f"{tmp}/models",
         ])
         total = time.perf_counter() - started
+        output = "\n".join(line for _, line in lines)
         step_us, first_epoch = _microseconds_per_step(Path(FULL_LOG.search(output).group(1)).read_text())
-    return {"total_s": total, "steps_s": _step_seconds(output), "peak_pss_mb": peak, "us_per_step": step_us,
-            "first_epoch_s": first_epoch}
+    steps = _steps(lines, samples)
+    return {"total_s": total, "steps_s": {k: s for k, (s, _) in steps.items()},
+            "steps_peak_pss_mb": {k: mb for k, (_, mb) in steps.items()},
+            "peak_pss_mb": max(mb for _, mb in samples), "us_per_step": step_us, "first_epoch_s": first_epoch}
 
 
 def main() -> None:
@@ -91,20 +103,24 @@ def main() -> None:
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     imports = {step: _import_seconds(step) for step in STEPS}
+    results = [{"rows": rows, "imports_s": imports, **_run(_source(rows))} for rows in args.rows]
+    (OUT / "bench_pipeline.json").write_text(json.dumps(results, indent=2))
+    names = {r["rows"]: "penguins (344)" if r["rows"] == 0 else f"{r['rows']:,} rows" for r in results}
     print("| data | " + " | ".join(f"{s} s (imports)" for s in STEPS)
           + " | total s | train step us/row | us per optimizer step | peak PSS MB |")
     print("|---|" + "---:|" * (len(STEPS) + 4))
-    results = []
-    for rows in args.rows:
-        result = {"rows": rows, "imports_s": imports, **_run(_source(rows))}
+    for result in results:
         steps = result["steps_s"]
-        name = "penguins (344)" if rows == 0 else f"{rows:,} rows"
-        per_row = steps.get("train", float("nan")) / (rows or 344) * 1e6
+        per_row = steps.get("train", float("nan")) / (result["rows"] or 344) * 1e6
         cells = [f"{steps.get(s, float('nan')):.1f} ({imports[s]:.1f})" for s in STEPS]
-        print(f"| {name} | " + " | ".join(cells) + f" | {result['total_s']:.1f} | {per_row:.2f} | "
-              f"{result['us_per_step']:.1f} | {result['peak_pss_mb']:,.0f} |", flush=True)
-        results.append(result)
-    (OUT / "bench_pipeline.json").write_text(json.dumps(results, indent=2))
+        print(f"| {names[result['rows']]} | " + " | ".join(cells) + f" | {result['total_s']:.1f} | {per_row:.2f} | "
+              f"{result['us_per_step']:.1f} | {result['peak_pss_mb']:,.0f} |")
+    print("\npeak PSS MB while each step ran (the whole process tree: the CLI, kfp.local, the step):\n")
+    print("| data | " + " | ".join(STEPS) + " |")
+    print("|---|" + "---:|" * len(STEPS))
+    for result in results:
+        peaks = result["steps_peak_pss_mb"]
+        print(f"| {names[result['rows']]} | " + " | ".join(f"{peaks.get(s, float('nan')):,.0f}" for s in STEPS) + " |")
 
 
 if __name__ == "__main__":

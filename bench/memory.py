@@ -35,17 +35,32 @@ def tree_pss_mb(pid: int) -> float:
     return total / 1024
 
 
-def run_sampled(command: Sequence[str], every: float = 0.05) -> tuple[str, float]:
-    """Run `command`, return its stdout+stderr and the peak PSS (MB) of its tree, sampled every `every` s."""
+def run_traced(command: Sequence[str], every: float = 0.05
+               ) -> tuple[list[tuple[float, str]], list[tuple[float, float]]]:
+    """Run `command`; its stdout+stderr lines with the time each arrived, and PSS samples (time, MB) of its
+    tree every `every` s (times: seconds since the start)."""
+    started = time.monotonic()
     proc = subprocess.Popen(list(command), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    peak = 0.0
-    chunks: list[str] = []
-    reader = threading.Thread(target=lambda: chunks.append(proc.stdout.read() if proc.stdout else ""))
+    lines: list[tuple[float, str]] = []
+    samples: list[tuple[float, float]] = []
+
+    def read() -> None:
+        for line in proc.stdout or ():
+            lines.append((time.monotonic() - started, line.rstrip("\n")))
+
+    reader = threading.Thread(target=read)
     reader.start()
     while proc.poll() is None:
-        peak = max(peak, tree_pss_mb(proc.pid))
+        samples.append((time.monotonic() - started, tree_pss_mb(proc.pid)))
         time.sleep(every)
     reader.join()
     if proc.returncode:
-        raise RuntimeError(f"{' '.join(command)} failed with exit code {proc.returncode}:\n{''.join(chunks)[-3000:]}")
-    return "".join(chunks), peak
+        tail = "\n".join(line for _, line in lines)[-3000:]
+        raise RuntimeError(f"{' '.join(command)} failed with exit code {proc.returncode}:\n{tail}")
+    return lines, samples
+
+
+def run_sampled(command: Sequence[str], every: float = 0.05) -> tuple[str, float]:
+    """Run `command`, return its stdout+stderr and the peak PSS (MB) of its tree, sampled every `every` s."""
+    lines, samples = run_traced(command, every)
+    return "\n".join(line for _, line in lines), max((mb for _, mb in samples), default=0.0)
