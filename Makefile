@@ -109,7 +109,7 @@ bench: bench-validate bench-pipeline bench-serve bench-monitor  ## every benchma
 bench-validate: install  ## validate throughput and memory at 100k, 1M, 5M rows
 	cd bench && ../.venv/bin/python bench_validate.py
 
-bench-pipeline: install  ## the local training pipeline on penguins, 200k and 1M rows
+bench-pipeline: install  ## the local training pipeline on penguins, 200k, 1M and 10M rows (fused trainer; keras at penguins and 200k as the baseline)
 	cd bench && ../.venv/bin/python bench_pipeline.py
 
 bench-serve: install  ## the served endpoint vs a typical KServe predictor, with wrk (installed when missing)

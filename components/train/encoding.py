@@ -1,13 +1,16 @@
 """The splits encoded once: raw features through the model's own encoder into float32 matrices.
 
-The fused trainer's input. Rows are read from Parquet and encoded in large batches, and written
-as chunks of at most `chunk_rows` rows (a whole number of batches) to .npy files, which training
-memory-maps one chunk at a time: data larger than memory trains in bounded memory. Rows with a
-missing label are dropped and counted, as the Keras input does (components/train/data.py).
+The fused trainer's input. Rows are read from Parquet and encoded in large batches into chunks
+of about `chunk_rows` rows, raw float32 files that training loads one chunk at a time: data larger
+than memory trains in bounded memory. With more than one chunk, every row goes to a chunk drawn at
+random (seeded), so each chunk is a uniform sample of the split whatever the source's order (a
+file sorted by label or time still gives mixed chunks). Rows with a missing label are dropped and
+counted, as the Keras input does (components/train/data.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +26,7 @@ from components.lib.arrays import feature_arrays, label_array
 from components.lib.bundle import CLASSIFICATION, FeatureSpec
 from components.train.model import encoder, raw_signature
 
-CHUNK_ROWS = 1 << 20  # rows per chunk (rounded down to whole batches): ~60 MB of encoding for 15 columns
+CHUNK_ROWS = 1 << 20  # rows per chunk, about: ~32 MB of encoding for 8 columns
 READ_ROWS = 1 << 16  # rows per Parquet read and encoder call
 
 
@@ -33,6 +36,8 @@ class EncodedSplit:
 
     folder: Path
     name: str
+    width: int
+    label_type: type
     chunks: list[int] = field(default_factory=list)
     read: int = 0
     dropped: int = 0
@@ -42,23 +47,28 @@ class EncodedSplit:
         """Labelled rows: those the model trains or is measured on."""
         return sum(self.chunks)
 
-    def _path(self, index: int, part: str) -> Path:
-        return self.folder / f"{self.name}-{index:05d}.{part}.npy"
+    def path(self, index: int, part: str) -> Path:
+        """The raw file of chunk `index`'s features ("x") or labels ("y")."""
+        return self.folder / f"{self.name}-{index:05d}.{part}"
+
+    @property
+    def capacity(self) -> int:
+        """Rows of the largest chunk: every chunk is loaded padded to it, so one compiled program takes them all."""
+        return max(self.chunks)
 
     def load(self, index: int) -> tuple[tf.Tensor, tf.Tensor]:
-        """Chunk `index` as (encoded features, labels) tensors."""
-        return (tf.constant(np.load(self._path(index, "x"), mmap_mode="r")),
-                tf.constant(np.load(self._path(index, "y"), mmap_mode="r")))
+        """Chunk `index` as (encoded features, labels) tensors padded with zeros to `capacity` rows (its first
+        `chunks[index]` rows are real)."""
+        x = np.zeros((self.capacity, self.width), np.float32)
+        y = np.zeros(self.capacity, self.label_type)
+        rows = self.chunks[index]
+        x[:rows] = np.fromfile(self.path(index, "x"), np.float32).reshape(rows, self.width)
+        y[:rows] = np.fromfile(self.path(index, "y"), self.label_type)
+        return tf.constant(x), tf.constant(y)
 
     def labels(self) -> np.ndarray:
         """Every chunk's labels, in chunk order."""
-        return np.concatenate([np.load(self._path(i, "y")) for i in range(len(self.chunks))])
-
-    def append(self, x: np.ndarray, y: np.ndarray) -> None:
-        """Write the next chunk."""
-        np.save(self._path(len(self.chunks), "x"), x)
-        np.save(self._path(len(self.chunks), "y"), y)
-        self.chunks.append(len(y))
+        return np.concatenate([np.fromfile(self.path(i, "y"), self.label_type) for i in range(len(self.chunks))])
 
 
 def _labelled_batches(files: Sequence[str], spec: FeatureSpec, split: EncodedSplit
@@ -75,31 +85,32 @@ def _labelled_batches(files: Sequence[str], spec: FeatureSpec, split: EncodedSpl
                 yield {k: v[present] for k, v in feature_arrays(batch, spec).items()}, labels[present]
 
 
-def encode_split(model: keras.Model, spec: FeatureSpec, files: Sequence[str], folder: Path, name: str,
-                 batch_size: int, log: Callable[[str], None], chunk_rows: int = CHUNK_ROWS) -> EncodedSplit:
+def encode_split(model: keras.Model, spec: FeatureSpec, files: Sequence[str], folder: Path, name: str, seed: int,
+                 log: Callable[[str], None], chunk_rows: int = CHUNK_ROWS) -> EncodedSplit:
     """Encode a split's files into chunks under `folder`; no labelled row is a LooplineInputError."""
     started = time.perf_counter()
     features_of = encoder(model)
     encode = tf.function(lambda features: features_of(features, training=False), input_signature=[raw_signature(spec)],
                          autograph=False)
-    rows = max(batch_size, chunk_rows // batch_size * batch_size)
     width = int(encode.get_concrete_function().structured_outputs.shape[-1])
-    label_type = np.int32 if spec.task == CLASSIFICATION else np.float32
-    split = EncodedSplit(folder, name)
-    x, y, filled = np.empty((rows, width), np.float32), np.empty(rows, label_type), 0
-    for features, labels in _labelled_batches(files, spec, split):
-        encoded, taken = np.asarray(encode(features)), 0
-        while taken < len(labels):
-            step = min(rows - filled, len(labels) - taken)
-            x[filled:filled + step], y[filled:filled + step] = encoded[taken:taken + step], labels[taken:taken + step]
-            filled, taken = filled + step, taken + step
-            if filled == rows:
-                split.append(x, y)
-                filled = 0
-    if filled:
-        split.append(x[:filled], y[:filled])
+    split = EncodedSplit(folder, name, width, np.int32 if spec.task == CLASSIFICATION else np.float32)
+    count = max(1, -(-sum(pq.ParquetFile(path).metadata.num_rows for path in files) // chunk_rows))
+    split.chunks = [0] * count
+    rng = np.random.default_rng([seed, count])
+    with contextlib.ExitStack() as files_open:
+        outputs = [(files_open.enter_context(open(split.path(i, "x"), "wb")),
+                    files_open.enter_context(open(split.path(i, "y"), "wb"))) for i in range(count)]
+        for features, labels in _labelled_batches(files, spec, split):
+            encoded = np.asarray(encode(features), np.float32)
+            chunk = rng.integers(count, size=len(labels)) if count > 1 else np.zeros(len(labels), np.int64)
+            order = np.argsort(chunk, kind="stable")
+            sizes = np.bincount(chunk, minlength=count)
+            for index, rows in enumerate(np.split(order, np.cumsum(sizes)[:-1])):
+                outputs[index][0].write(encoded[rows].tobytes())
+                outputs[index][1].write(labels[rows].astype(split.label_type).tobytes())
+                split.chunks[index] += len(rows)
     if not split.rows:
         raise LooplineInputError(f"no rows with a {spec.label!r} label in {list(files)}")
-    log(f"train: encoded {split.rows:,} {name} rows ({width} columns, {len(split.chunks)} chunk(s) of up to "
-        f"{rows:,}) in {time.perf_counter() - started:.1f} s")
+    log(f"train: encoded {split.rows:,} {name} rows ({width} columns, {count} chunk(s) of ~{split.rows // count:,})"
+        f" in {time.perf_counter() - started:.1f} s")
     return split

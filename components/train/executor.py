@@ -110,8 +110,8 @@ def _fit(model: keras.Model, spec: FeatureSpec, hp: Hyperparameters, train_files
         return fit, counts.rows, counts.dropped
     dense_stack(model, hp)  # refuse a model the fused loop cannot take before encoding anything
     with tempfile.TemporaryDirectory(prefix="loopline-encoded-") as folder:
-        train_split = encode_split(model, spec, train_files, Path(folder), "train", hp.batch_size, log)
-        eval_split = encode_split(model, spec, eval_files, Path(folder), "eval", hp.batch_size, log)
+        train_split = encode_split(model, spec, train_files, Path(folder), "train", hp.seed, log)
+        eval_split = encode_split(model, spec, eval_files, Path(folder), "eval", hp.seed, log)
         return fit_fused(model, spec, hp, train_split, eval_split, log), train_split.read, train_split.dropped
 
 

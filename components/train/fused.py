@@ -91,10 +91,10 @@ class _Loop:
         self.outputs = tf.function(lambda params, x: task.outputs(_forward(params, x)), **compiled)
 
     def _epoch(self, params: Params, m: Params, v: Params, step: tf.Tensor, x: tf.Tensor, y: tf.Tensor,
-               order: tf.Tensor, rows: tf.Tensor) -> tuple:
-        """All steps of one pass over `order` (a row permutation padded to whole batches, one row per batch;
-        positions from `rows` on are padding, weighted 0). Returns the updated state and the pass's summed loss
-        and score."""
+               order: tf.Tensor, rows: tf.Tensor, batches: tf.Tensor) -> tuple:
+        """The first `batches` steps of a pass over `order` (a permutation of a chunk's `rows` real rows, padded
+        to a fixed number of whole batches, a batch per row; padding positions weigh 0). Returns the updated
+        state and the pass's summed loss and score."""
         hp, size = self.hp, self.hp.batch_size
         lr = tf.constant(hp.learning_rate, tf.float32)
         hidden = len(params) // 2 - 1
@@ -117,20 +117,21 @@ class _Loop:
             return (i + 1, params, m, v, step + 1, loss_sum + tf.reduce_sum(loss_rows * valid),
                     score_sum + tf.reduce_sum(score_rows * valid))
 
-        batches = tf.shape(order)[0]
         zero = tf.constant(0.0, tf.float32)
         _, params, m, v, step, loss_sum, score_sum = tf.while_loop(
             lambda i, *_: i < batches, body, (tf.constant(0), params, m, v, step, zero, zero))
         return params, m, v, step, loss_sum, score_sum
 
-    def _measure(self, params: Params, x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    def _measure(self, params: Params, x: tf.Tensor, y: tf.Tensor, rows: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """Summed loss and score of a chunk's first `rows` rows (the rest is padding)."""
+        real = tf.cast(tf.range(tf.shape(y)[0]) < rows, tf.float32)
         loss_rows, score_rows = self.task.rows(_forward(params, x), y)
-        return tf.reduce_sum(loss_rows), tf.reduce_sum(score_rows)
+        return tf.reduce_sum(loss_rows * real), tf.reduce_sum(score_rows * real)
 
 
-def _padded_order(rng: np.random.Generator, rows: int, batch_size: int) -> np.ndarray:
-    """A permutation of the chunk's rows, padded with row 0 to whole batches: (batches, batch_size)."""
-    order = np.zeros(-(-rows // batch_size) * batch_size, np.int32)
+def _padded_order(rng: np.random.Generator, rows: int, capacity: int, batch_size: int) -> np.ndarray:
+    """A permutation of a chunk's rows, padded with row 0 to the batches of `capacity` rows: (batches, size)."""
+    order = np.zeros(-(-capacity // batch_size) * batch_size, np.int32)
     order[:rows] = rng.permutation(rows)
     return order.reshape(-1, batch_size)
 
@@ -164,9 +165,11 @@ def fit_fused(model: keras.Model, spec: FeatureSpec, hp: Hyperparameters, train:
         loss_sum = score_sum = 0.0
         for chunk in rng.permutation(len(train.chunks)):
             x, y = train.load(int(chunk))
-            order = _padded_order(rng, len(y), hp.batch_size)
+            rows = train.chunks[chunk]
+            order = _padded_order(rng, rows, train.capacity, hp.batch_size)
             state.params, state.m, state.v, state.step, loss, score = loop.epoch(
-                state.params, state.m, state.v, state.step, x, y, tf.constant(order), tf.constant(len(y)))
+                state.params, state.m, state.v, state.step, x, y, tf.constant(order), tf.constant(rows),
+                tf.constant(-(-rows // hp.batch_size)))
             loss_sum, score_sum = loss_sum + float(loss), score_sum + float(score)
         val_loss, val_score = _measure(loop, state.params, evaluation)
         logs = {"loss": loss_sum / train.rows, task.metric: task.metric_value(score_sum, train.rows),
@@ -181,12 +184,12 @@ def fit_fused(model: keras.Model, spec: FeatureSpec, hp: Hyperparameters, train:
     weights = iter(np.asarray(p) for p in best)
     for layer in dense:
         layer.set_weights([next(weights), next(weights)])
-    outputs = np.concatenate([np.asarray(loop.outputs(best, evaluation.load(i)[0]))
-                              for i in range(len(evaluation.chunks))])
+    outputs = np.concatenate([np.asarray(loop.outputs(best, evaluation.load(i)[0]))[:rows]
+                              for i, rows in enumerate(evaluation.chunks)])
     return Fit(history, stop.best_epoch + 1, outputs, evaluation.labels())
 
 
 def _measure(loop: _Loop, params: Params, split: EncodedSplit) -> tuple[float, float]:
     """Summed loss and score over every chunk of a split, without dropout."""
-    sums = [loop.measure(params, *split.load(i)) for i in range(len(split.chunks))]
+    sums = [loop.measure(params, *split.load(i), tf.constant(rows)) for i, rows in enumerate(split.chunks)]
     return sum(float(loss) for loss, _ in sums), sum(float(score) for _, score in sums)

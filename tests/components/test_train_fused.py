@@ -60,11 +60,10 @@ def test_same_seed_is_bit_identical_with_dropout_and_chunks(penguins_splits: dic
         keras.utils.set_random_seed(seed)
         model = build_model(spec, Hyperparameters(**{**hp.as_dict(), "seed": seed}))
         folder.mkdir()
-        # 64-row chunks: five chunks of the 282 train rows, visited in a shuffled order each epoch.
-        train_split = encode_split(model, spec, files, folder, "train", hp.batch_size, chunk_rows=64, **QUIET)
-        eval_split = encode_split(model, spec, parquet_files(penguins_splits["eval"]), folder, "eval",
-                                  hp.batch_size, **QUIET)
-        assert train_split.chunks == [64, 64, 64, 64, 26] and eval_split.chunks == [62]
+        # ~64-row chunks: five chunks of the 282 train rows, visited in a shuffled order each epoch.
+        train_split = encode_split(model, spec, files, folder, "train", seed, chunk_rows=64, **QUIET)
+        eval_split = encode_split(model, spec, parquet_files(penguins_splits["eval"]), folder, "eval", seed, **QUIET)
+        assert len(train_split.chunks) == 5 and train_split.rows == 282 and eval_split.chunks == [62]
         fit_fused(model, spec, Hyperparameters(**{**hp.as_dict(), "seed": seed}), train_split, eval_split, **QUIET)
         return [w for layer in dense_stack(model, hp) for w in layer.get_weights()]
 
@@ -74,18 +73,37 @@ def test_same_seed_is_bit_identical_with_dropout_and_chunks(penguins_splits: dic
     assert any(not np.array_equal(w1, w3) for w1, w3 in zip(first, other))
 
 
-def test_chunks_are_whole_batches_and_hold_every_labelled_row(penguins_splits: dict[str, Path], tmp_path: Path) -> None:
+def _sorted_rows(x: np.ndarray) -> np.ndarray:
+    return x[np.lexsort(x.T[::-1])]
+
+
+def test_chunks_hold_every_labelled_row_once(penguins_splits: dict[str, Path], tmp_path: Path) -> None:
     files = parquet_files(penguins_splits["train"])
     spec = build_feature_spec(load_schema(penguins_splits["schema"]), files, "body_mass_g", (), (), "auto")
     model = build_model(spec, Hyperparameters())
-    split = encode_split(model, spec, files, tmp_path, "train", 32, chunk_rows=100, **QUIET)
-    assert split.chunks == [96, 96, 88] and split.read == 282 and split.dropped == 2 == split.read - split.rows
+    split = encode_split(model, spec, files, tmp_path, "train", 3, chunk_rows=100, **QUIET)
+    assert len(split.chunks) == 3 and split.read == 282 and split.dropped == 2 == split.read - split.rows
     table = pq.read_table(files[0])
     labelled = table.filter(table.column("body_mass_g").is_valid())
-    x = np.concatenate([np.asarray(split.load(i)[0]) for i in range(3)])
+    x = np.concatenate([np.asarray(split.load(i)[0])[:rows] for i, rows in enumerate(split.chunks)])
     expected = np.asarray(encoder(model)(feature_arrays(labelled, spec)))
-    np.testing.assert_allclose(x, expected, rtol=1e-6, atol=1e-6)  # eager vs traced: rounding only
-    np.testing.assert_allclose(split.labels(), labelled.column("body_mass_g").to_numpy(), rtol=1e-6)
+    # The same rows, in another order; eager vs traced encoding differ by rounding only.
+    np.testing.assert_allclose(_sorted_rows(x), _sorted_rows(expected), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(np.sort(split.labels()), np.sort(labelled.column("body_mass_g").to_numpy()), rtol=1e-6)
+    assert all(not np.asarray(split.load(i)[0])[rows:].any() for i, rows in enumerate(split.chunks))  # zero padding
+
+
+def test_a_source_sorted_by_label_still_gives_mixed_chunks(penguins_splits: dict[str, Path], tmp_path: Path) -> None:
+    files = parquet_files(penguins_splits["train"])
+    ordered = tmp_path / "sorted.parquet"
+    pq.write_table(pq.read_table(files[0]).sort_by("species"), ordered)
+    spec = build_feature_spec(load_schema(penguins_splits["schema"]), [str(ordered)], "species", (), (), "auto")
+    split = encode_split(build_model(spec, Hyperparameters()), spec, [str(ordered)], tmp_path, "train", 3,
+                         chunk_rows=60, **QUIET)
+    overall = np.bincount(split.labels(), minlength=3) / split.rows
+    for index, rows in enumerate(split.chunks):
+        shares = np.bincount(np.asarray(split.load(index)[1])[:rows], minlength=3) / rows
+        np.testing.assert_allclose(shares, overall, atol=0.2)  # each chunk a uniform sample, not a slice
 
 
 def test_early_stopping_restores_the_best_epoch(penguins_splits: dict[str, Path], tmp_path: Path) -> None:
