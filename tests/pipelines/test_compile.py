@@ -49,6 +49,14 @@ def test_executors_use_the_pipeline_image_without_runtime_installs(name: str, fr
         assert "pip install" not in script
 
 
+def test_evaluate_and_infra_validate_wait_only_for_their_inputs() -> None:
+    # Independent on a cluster: Argo starts both when train ends (kfp.local runs tasks one at a time).
+    tasks = yaml.safe_load(compiled_path("training", COMPILED_DIR).read_text())["root"]["dag"]["tasks"]
+    assert set(tasks["evaluate"]["dependentTasks"]) == set(tasks["infra-validate"]["dependentTasks"]) == {
+        "ingest", "train"}
+    assert "infra-validate" not in tasks["register"]["dependentTasks"]
+
+
 @pytest.mark.parametrize("name", sorted(PIPELINES))
 def test_compiled_yaml_loads_with_kfp_and_parses_strictly_as_a_pipeline_spec(name: str) -> None:
     from google.protobuf import json_format
