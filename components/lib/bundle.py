@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import types
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,6 +33,28 @@ KINDS = (NUMERIC, CATEGORICAL)
 DTYPES = ("float", "int", "string")
 
 
+SAFE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+
+
+def input_names(names: list[str]) -> list[str]:
+    """Tensor names for columns in order: a name that is a safe identifier stays; any other (spaces, `/`, dots,
+    brackets, a leading digit, non-ASCII) becomes its ASCII letters and digits with `_` and its position, unique.
+    Keras and TensorFlow refuse such characters in input and scope names; the columns keep their own names."""
+    kept = {name for name in names if SAFE_NAME.fullmatch(name)}
+    chosen, taken = [], set(kept)
+    for index, name in enumerate(names):
+        if name in kept:
+            chosen.append(name)
+            continue
+        stem = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_")[:48]
+        candidate = f"{stem if stem[:1].isalpha() else 'f_' + stem}_{index}".replace("__", "_")
+        while candidate in taken:
+            candidate += "_"
+        taken.add(candidate)
+        chosen.append(candidate)
+    return chosen
+
+
 @dataclass(frozen=True)
 class Feature:
     """One model input: its kind and what the training data said about it."""
@@ -45,6 +68,14 @@ class Feature:
     std: float | None = None
     vocabulary: list[str] = field(default_factory=list)
     missing_fraction: float = 0.0
+    # The model's tensor name for this feature (`input_names`): the column name when it is a safe identifier,
+    # else one derived from it. "" in bundles made before the field: the column name.
+    input_name: str = ""
+
+    @property
+    def tensor_name(self) -> str:
+        """The name the SavedModel's signatures take this feature under."""
+        return self.input_name or self.name
 
 
 @dataclass(frozen=True)
@@ -62,6 +93,10 @@ class FeatureSpec:
     def names(self) -> list[str]:
         """Feature names in input order."""
         return [f.name for f in self.features]
+
+    def by_tensor_name(self, columns: dict[str, Any]) -> dict[str, Any]:
+        """Per-feature values keyed by column name -> keyed by the model's tensor names (the signatures' keys)."""
+        return {f.tensor_name: columns[f.name] for f in self.features}
 
     def to_json(self) -> str:
         """The feature_spec.json text."""

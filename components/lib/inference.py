@@ -24,7 +24,8 @@ class BundleModel:
 
     def predict_arrays(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
         """Class probabilities (n, k) or values (n,) for raw feature arrays."""
-        outputs = self._serve(**{name: tf.constant(values) for name, values in arrays.items()})
+        feeds = {name: tf.constant(values) for name, values in self.spec.by_tensor_name(arrays).items()}
+        outputs = self._serve(**feeds)
         key = "probabilities" if self.spec.task == CLASSIFICATION else "value"
         return outputs[key].numpy()
 

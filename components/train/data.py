@@ -49,13 +49,14 @@ def _chunks(files: Sequence[str], spec: FeatureSpec, shuffle: bool, rng: np.rand
             order = np.flatnonzero(present)
             if shuffle:
                 order = rng.permutation(order)
-            features = {name: values[order] for name, values in feature_arrays(batch, spec).items()}
+            tensors = spec.by_tensor_name(feature_arrays(batch, spec))
+            features = {name: values[order] for name, values in tensors.items()}
             yield features, labels[order]
 
 
 def make_dataset(files: Sequence[str], spec: FeatureSpec, batch_size: int, shuffle: bool, seed: int
                  ) -> tuple[tf.data.Dataset, Counts]:
-    """Batches of (features dict, label); reshuffled every epoch (seeded) when `shuffle`."""
+    """Batches of (features by tensor name, label); reshuffled every epoch (seeded) when `shuffle`."""
     counts = Counts()
     epoch = [0]
 
@@ -65,7 +66,8 @@ def make_dataset(files: Sequence[str], spec: FeatureSpec, batch_size: int, shuff
         yield from _chunks(files, spec, shuffle, rng, counts)
 
     signature = (
-        {f.name: tf.TensorSpec((None,), tf.string if f.kind == CATEGORICAL else tf.float32) for f in spec.features},
+        {f.tensor_name: tf.TensorSpec((None,), tf.string if f.kind == CATEGORICAL else tf.float32)
+         for f in spec.features},
         tf.TensorSpec((None,), tf.int32 if spec.task == CLASSIFICATION else tf.float32),
     )
     batches = -(-labelled_rows(files, spec.label) // batch_size)

@@ -101,7 +101,7 @@ def encode_split(model: keras.Model, spec: FeatureSpec, files: Sequence[str], fo
         outputs = [(files_open.enter_context(open(split.path(i, "x"), "wb")),
                     files_open.enter_context(open(split.path(i, "y"), "wb"))) for i in range(count)]
         for features, labels in _labelled_batches(files, spec, split):
-            encoded = np.asarray(encode(features), np.float32)
+            encoded = np.asarray(encode(spec.by_tensor_name(features)), np.float32)
             chunk = rng.integers(count, size=len(labels)) if count > 1 else np.zeros(len(labels), np.int64)
             order = np.argsort(chunk, kind="stable")
             sizes = np.bincount(chunk, minlength=count)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from components.errors import LooplineInputError
-from components.lib.bundle import CATEGORICAL, CLASSIFICATION, NUMERIC, REGRESSION, Feature, FeatureSpec
+from components.lib.bundle import CATEGORICAL, CLASSIFICATION, NUMERIC, REGRESSION, Feature, FeatureSpec, input_names
 
 TASKS = ("auto", CLASSIFICATION, REGRESSION)
 MAX_VOCABULARY = 1000
@@ -131,7 +132,9 @@ def build_feature_spec(
                     running[name].add_numeric(column)
     if rows == 0:
         raise LooplineInputError(f"the train split has no rows: {list(train_files)}")
-    features = [_feature(n, n in categorical, dtypes[n], running[n], by_name[n], schema, rows) for n in names]
+    features = [dataclasses.replace(_feature(n, n in categorical, dtypes[n], running[n], by_name[n], schema, rows),
+                                    input_name=tensor)
+                for n, tensor in zip(names, input_names(names))]
     if task == REGRESSION:
         target = _feature(label, False, dtypes[label], running[label], by_name[label], schema, rows)
         return FeatureSpec(label, task, features, label_mean=target.mean, label_std=target.std)

@@ -37,18 +37,19 @@ def _numeric(x: keras.KerasTensor, mean: float, std: float) -> list[keras.KerasT
 
 
 def build_model(spec: FeatureSpec, hp: Hyperparameters) -> keras.Model:
-    """A functional model over a dict of named raw inputs, one (batch,) tensor per feature."""
+    """A functional model over a dict of raw inputs keyed by tensor name, one (batch,) tensor per feature."""
     inputs, parts = {}, []
     for feature in spec.features:
+        name = feature.tensor_name  # a safe identifier: Keras refuses `/`, spaces and more in layer names
         if feature.kind == CATEGORICAL:
-            inputs[feature.name] = keras.Input(shape=(), dtype="string", name=feature.name)
+            inputs[name] = keras.Input(shape=(), dtype="string", name=name)
             vocabulary = [v for v in feature.vocabulary if v != ""]
             lookup = layers.StringLookup(vocabulary=vocabulary, num_oov_indices=1, output_mode="one_hot",
-                                         name=f"lookup_{feature.name}")
-            parts.append(lookup(inputs[feature.name]))
+                                         name=f"lookup_{name}")
+            parts.append(lookup(inputs[name]))
         else:
-            inputs[feature.name] = keras.Input(shape=(), dtype="float32", name=feature.name)
-            parts.extend(_numeric(inputs[feature.name], feature.mean or 0.0, feature.std or 1.0))
+            inputs[name] = keras.Input(shape=(), dtype="float32", name=name)
+            parts.extend(_numeric(inputs[name], feature.mean or 0.0, feature.std or 1.0))
     x = layers.Concatenate(name=FEATURES)(parts) if len(parts) > 1 else layers.Identity(name=FEATURES)(parts[0])
     for index in range(hp.hidden_layers):
         x = layers.Dense(hp.hidden_units, activation="relu", name=f"dense_{index}")(x)
@@ -108,9 +109,9 @@ def encoder(model: keras.Model) -> keras.Model:
 
 
 def raw_signature(spec: FeatureSpec) -> dict[str, tf.TensorSpec]:
-    """The raw inputs: one (batch,) tensor per feature, string for categories, float32 for numbers."""
-    return {f.name: tf.TensorSpec((None,), tf.string if f.kind == CATEGORICAL else tf.float32, name=f.name)
-            for f in spec.features}
+    """The raw inputs by tensor name: one (batch,) tensor per feature, string for categories, float32 for numbers."""
+    return {f.tensor_name: tf.TensorSpec((None,), tf.string if f.kind == CATEGORICAL else tf.float32,
+                                         name=f.tensor_name) for f in spec.features}
 
 
 def export(model: keras.Model, spec: FeatureSpec, path: Path) -> None:

@@ -149,7 +149,8 @@ class LooplineModel(kserve.Model):
             raise InvalidInput(str(err)) from err
 
     def _call(self, columns: dict[str, np.ndarray]) -> np.ndarray:
-        outputs = self._serve(**{name: tf.constant(values) for name, values in columns.items()})
+        feeds = {name: tf.constant(values) for name, values in self.spec.by_tensor_name(columns).items()}
+        outputs = self._serve(**feeds)
         key = next(k for k in OUTPUT_KEYS if k in outputs)
         return outputs[key].numpy()
 
@@ -185,7 +186,7 @@ class LooplineModel(kserve.Model):
         Baseline: the all-zero encoding, i.e. every number at its train mean (and not missing),
         every category absent. Target: the predicted class's probability (or the value).
         """
-        encoded = self._encode(**{n: tf.constant(v) for n, v in columns.items()})[ENCODED]
+        encoded = self._encode(**{n: tf.constant(v) for n, v in self.spec.by_tensor_name(columns).items()})[ENCODED]
         rows, width = encoded.shape
         key = "probabilities" if self.spec.task == CLASSIFICATION else "value"
         outputs = self._head(encoded=encoded)[key].numpy()

@@ -18,11 +18,11 @@ def main() -> None:
     columns = json.loads(inputs_file.read_text())
     tensors = {}
     for feature in spec["features"]:
-        values = columns[feature["name"]]
+        values, key = columns[feature["name"]], feature.get("input_name") or feature["name"]  # the tensor's name
         if feature["kind"] == "categorical":
-            tensors[feature["name"]] = tf.constant(["" if v is None else str(v) for v in values])
+            tensors[key] = tf.constant(["" if v is None else str(v) for v in values])
         else:
-            tensors[feature["name"]] = tf.constant(np.array([np.nan if v is None else v for v in values], np.float32))
+            tensors[key] = tf.constant(np.array([np.nan if v is None else v for v in values], np.float32))
     outputs = tf.saved_model.load(str(bundle / "saved_model")).signatures["serving_default"](**tensors)
     print(json.dumps({k: v.numpy().tolist() for k, v in outputs.items()}))
 

@@ -56,7 +56,7 @@ def test_the_json_uses_the_field_names_the_serving_side_reads() -> None:
     raw = json.loads(_spec().to_json())
     assert list(raw) == ["label", "task", "features", "classes", "label_mean", "label_std"]
     assert list(raw["features"][0]) == ["name", "kind", "dtype", "min", "max", "mean", "std", "vocabulary",
-                                        "missing_fraction"]
+                                        "missing_fraction", "input_name"]
     assert [f["kind"] for f in raw["features"]] == ["categorical", "numeric"]
 
 
