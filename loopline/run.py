@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from components.lib import uri as uri_io
-from loopline import output, paths
+from loopline import output, paths, preflight
 from loopline.arguments import assignment, names, parameter
 
 # What `loopline run` itself uses (not pipeline parameters), and the parameters that are paths or URIs.
@@ -82,7 +82,7 @@ def _add_training_args(parser: argparse.ArgumentParser) -> None:
     _add_data_validation_args(parser)
     parser.add_argument("--registry", dest="registry_uri", default=str(paths.REGISTRY),
                         help="model registry: a folder or gs:// URI")
-    parser.add_argument("--model-name", default="penguins")
+    parser.add_argument("--model-name", default="", help="default: derived from the source's file or folder name")
     parser.add_argument("--features", type=names, default=[], help="comma-separated features (default: all)")
     parser.add_argument("--exclude-features", type=names, default=[])
     parser.add_argument("--task", choices=["auto", "classification", "regression"], default="auto")
@@ -143,9 +143,16 @@ def run(args: argparse.Namespace) -> int:
     """Run `loopline run PIPELINE`: the pipeline under kfp.local, then its summary; 1 when a step failed."""
     from loopline.local_runner import run_locally
 
+    arguments = pipeline_arguments(args)
+    if args.pipeline == "training":
+        if not arguments["model_name"]:
+            arguments["model_name"] = preflight.model_name_from(args.source)
+            print(f"{output.PREFIX}: model name {arguments['model_name']!r}, from the source's name "
+                  "(--model-name to choose another)")
+        preflight.check_training(arguments)
     print(f"{output.PREFIX}: running pipeline {args.pipeline} with kfp.local"
           + ("" if args.verbose else " (a line per step; --verbose streams the full log)"), flush=True)
-    result = run_locally(args.pipeline, pipeline_arguments(args), args.pipeline_root, verbose=args.verbose)
+    result = run_locally(args.pipeline, arguments, args.pipeline_root, verbose=args.verbose)
     print()
     print("\n".join(output.summary(result)))
     if not result.succeeded:

@@ -20,7 +20,7 @@ def create_pipeline(settings: CompileSettings) -> dsl.graph_component.GraphCompo
     def training_pipeline(
         source: str,
         registry_uri: str,
-        model_name: str = "penguins",
+        model_name: str,
         label_column: str = "species",
         features: list = [],
         exclude_features: list = [],

@@ -91,7 +91,8 @@ def _fmt(*values: float) -> list[str]:
     return [repr(v) for v in values]
 
 
-def _parse_limits(task: str, floors: Mapping[str, Any]) -> list[_Limit]:
+def parse_limits(task: str, floors: Mapping[str, Any]) -> list[_Limit]:
+    """The floors and ceilings of `floors` for `task`; a LooplineInputError names a key or value that is wrong."""
     directions = DIRECTIONS[task]
     limits = []
     for key, raw in floors.items():
@@ -187,7 +188,7 @@ def decide(
     for name, values in (("candidate", candidate), ("production", production)):
         if values is not None and not isinstance(values, Mapping):
             raise LooplineInputError(f"{name} must be a dict of metrics, got {type(values).__name__}")
-    limits = _parse_limits(task, floors or {})
+    limits = parse_limits(task, floors or {})
 
     results = [_limit_check(limit, candidate) for limit in limits]
     notes = []

@@ -25,8 +25,6 @@ from components.train.model import Hyperparameters, build_model, encoding_slices
 from components.train.progress import Fit
 from components.train.train_bins import train_feature_bins
 
-TRAINERS = ("fused", "keras")
-
 
 @dataclass(frozen=True)
 class TrainResult:
@@ -64,8 +62,8 @@ def train(
 ) -> TrainResult:
     """Fit the model on train (early stopping on eval loss) and write the bundle whole, or nothing; the
     bundle carries its monitoring baseline (and the train split's TFDV statistics when given)."""
-    if hp.trainer not in TRAINERS:
-        raise LooplineInputError(f"trainer must be one of {list(TRAINERS)}, not {hp.trainer!r}")
+    if hp.problems():
+        raise LooplineInputError("; ".join(hp.problems()))
     started = time.perf_counter()
     keras.utils.set_random_seed(hp.seed)
     tf.config.experimental.enable_op_determinism()

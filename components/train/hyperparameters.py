@@ -23,3 +23,14 @@ class Hyperparameters:
     def as_dict(self) -> dict:
         """For metadata.json."""
         return asdict(self)
+
+    def problems(self) -> list[str]:
+        """What is out of range, one line per parameter (train refuses these; `loopline run` before running)."""
+        checks = {
+            "hidden_units": (self.hidden_units >= 1, "at least 1"), "hidden_layers": (self.hidden_layers >= 0, ">= 0"),
+            "dropout": (0.0 <= self.dropout < 1.0, "in [0, 1)"), "learning_rate": (self.learning_rate > 0, "> 0"),
+            "epochs": (self.epochs >= 1, "at least 1"), "batch_size": (self.batch_size >= 1, "at least 1"),
+            "early_stopping_patience": (self.early_stopping_patience >= 1, "at least 1"),
+            "trainer": (self.trainer in ("fused", "keras"), "'fused' or 'keras'"),
+        }
+        return [f"{name} must be {rule}, not {getattr(self, name)!r}" for name, (ok, rule) in checks.items() if not ok]

@@ -23,7 +23,8 @@ from fakes.kfp_api import FakeKFP
 from loopline.cli import main
 from pipelines.compiling import compiled_path
 
-PARAMS = ["--param", "source=gs://bucket/penguins.csv", "--param", "registry_uri=gs://bucket/registry"]
+PARAMS = ["--param", "source=gs://bucket/penguins.csv", "--param", "registry_uri=gs://bucket/registry",
+          "--param", "model_name=penguins"]
 KFP_NAME = "loopline-training"
 
 
@@ -141,8 +142,8 @@ def test_submit_sends_a_v2beta1_run(capsys: pytest.CaptureFixture[str], fake: Fa
     assert run.pipeline_version_reference.pipeline_id == pipeline["pipeline_id"]
     assert run.pipeline_version_reference.pipeline_version_id == version["pipeline_version_id"]
     assert run.runtime_config.parameters == {
-        "source": "gs://bucket/penguins.csv", "registry_uri": "gs://bucket/registry", "epochs": 5,
-        "features": ["bill_length_mm", "island"], "label_column": "species"}
+        "source": "gs://bucket/penguins.csv", "registry_uri": "gs://bucket/registry", "model_name": "penguins",
+        "epochs": 5, "features": ["bill_length_mm", "island"], "label_column": "species"}
     assert run.runtime_config.pipeline_root == "gs://bucket/root"
     assert run.pipeline_spec is None  # the uploaded version is referenced, not re-sent
     run_id = next(iter(fake.runs))
@@ -156,7 +157,7 @@ def test_submit_sends_a_v2beta1_run(capsys: pytest.CaptureFixture[str], fake: Fa
 def test_submit_checks_parameters_against_the_version(capsys: pytest.CaptureFixture[str], fake: FakeKFP) -> None:
     uploaded(capsys, fake)
     assert one_error_line(capsys, "submit", "training", "--host", fake.url) == (
-        f"loopline: error: pipeline {KFP_NAME} version {KFP_NAME} needs --param for registry_uri, source")
+        f"loopline: error: pipeline {KFP_NAME} version {KFP_NAME} needs --param for model_name, registry_uri, source")
     error = one_error_line(capsys, "submit", "training", "--host", fake.url, *PARAMS, "--param", "epoch=5")
     assert error.startswith(
         f"loopline: error: pipeline {KFP_NAME} version {KFP_NAME} has no parameter epoch (parameters: ")
@@ -219,7 +220,7 @@ def test_schedule_cron_is_sent_in_kfp_form(capsys: pytest.CaptureFixture[str], f
     assert recurring.pipeline_version_reference.pipeline_id == pipeline["pipeline_id"]
     assert recurring.pipeline_version_reference.pipeline_version_id == version["pipeline_version_id"]
     assert recurring.runtime_config.parameters == {"source": "gs://bucket/penguins.csv",
-                                                   "registry_uri": "gs://bucket/registry"}
+                                                   "registry_uri": "gs://bucket/registry", "model_name": "penguins"}
     assert recurring.experiment_id == next(iter(fake.experiments))
 
 
@@ -291,7 +292,7 @@ def test_runs_list_and_status(capsys: pytest.CaptureFixture[str], fake: FakeKFP)
     fields = dict(line.split(":", 1) for line in status.splitlines())
     assert fields["run"].strip() == "second" and fields["state"].strip() == "RUNNING"
     assert json.loads(fields["parameters"]) == {"epochs": 3, "registry_uri": "gs://bucket/registry",
-                                                "source": "gs://bucket/penguins.csv"}
+                                                "source": "gs://bucket/penguins.csv", "model_name": "penguins"}
     assert ok(capsys, "runs", "status", first_id, "--host", fake.url, "--wait", "--poll", "0.01").splitlines()[-1] == (
         "loopline: run first: SUCCEEDED (0 s)")
     assert one_error_line(capsys, "runs", "status", "no-such-run", "--host", fake.url) == (
