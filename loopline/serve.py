@@ -8,8 +8,11 @@ explanation and sends one malformed request, prints the answers and stops it: th
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
+import signal
 import subprocess
+import sys
 from pathlib import Path
 
 from components.errors import LooplineInputError
@@ -17,6 +20,8 @@ from components.lib import uri as uri_io
 from components.lib.bundle import CATEGORICAL, read_bundle
 from components.lib.serving import LocalServer, call, serving_python
 from loopline import paths
+
+PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -89,5 +94,33 @@ def run_serve(args: argparse.Namespace) -> int:
         return smoke(repository, args.model, args.rows)
     logging = (["--prediction_log_uri", args.prediction_log, "--prediction_log_sample_rate", str(args.sample_rate)]
                if args.prediction_log else [])
-    return subprocess.call([_python(), "-m", "loopline_predictor", "--model_dir", args.model_repository,
-                            "--http_port", str(args.port), *logging])
+    return foreground([_python(), "-m", "loopline_predictor", "--model_dir", args.model_repository,
+                       "--http_port", str(args.port), *logging])
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec (Linux): the kernel sends it SIGTERM when this process dies, even by SIGKILL."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def foreground(command: list[str], grace_seconds: float = 30) -> int:
+    """Run the predictor until it exits; on SIGTERM, SIGINT or SIGHUP to this process, or any error here, stop
+    it (SIGTERM, then SIGKILL after `grace_seconds`) and wait for it, so no predictor outlives the command."""
+    child = subprocess.Popen(command, preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    try:
+        return child.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=grace_seconds)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
