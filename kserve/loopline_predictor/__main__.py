@@ -18,7 +18,7 @@ from components.lib import uri as uri_io
 from components.lib.bundle import FEATURE_SPEC_FILE
 from kserve import model_server
 from loopline_predictor.prediction_log import PredictionLogger
-from loopline_predictor.repository import BundleRepository
+from loopline_predictor.repository import BundleRepository, BundleRepositoryExtension
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,6 +76,7 @@ def main() -> None:
     gc.collect()
     gc.freeze()
     server = kserve.ModelServer(registered_models=repository)
+    server.model_repository_extension = BundleRepositoryExtension(repository)  # before start() hands it out
     if not args.enable_latency_logging:  # after the server configured logging: silence the per-request lines
         logging.getLogger(KSERVE_TRACE_LOGGER_NAME).setLevel(logging.WARNING)
     server.start(list(repository.get_models().values()))

@@ -8,11 +8,20 @@ with and no request is dropped.
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
+
+from kserve.errors import ModelNotFound, ModelNotReady
+from kserve.protocol.model_repository_extension import ModelRepositoryExtension
 
 import kserve
 from components.lib import uri as uri_io
+from components.lib.bundle import FEATURE_SPEC_FILE
 from loopline_predictor.model import LooplineModel
 from loopline_predictor.prediction_log import PredictionLogger
+
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+logger = logging.getLogger(__name__)
 
 
 class BundleRepository(kserve.ModelRepository):
@@ -29,6 +38,12 @@ class BundleRepository(kserve.ModelRepository):
     def _new(self, name: str) -> LooplineModel:
         return LooplineModel(name, self.bundle_path(name), self.max_batch_size, self.prediction_log,
                              self.max_latency_ms)
+
+    def has_bundle(self, name: str) -> bool:
+        """Whether `name` (a plain model name, no path) has a bundle to load."""
+        if not MODEL_NAME.fullmatch(name):
+            return False
+        return uri_io.exists(uri_io.join(self.bundle_path(name), FEATURE_SPEC_FILE))
 
     def bundle_path(self, name: str) -> str:
         """Where the bundle of `name` is read from (a local folder or gs://)."""
@@ -47,3 +62,21 @@ class BundleRepository(kserve.ModelRepository):
         await asyncio.to_thread(model.load)
         self.update(model)
         return model.ready
+
+
+class BundleRepositoryExtension(ModelRepositoryExtension):
+    """KServe's repository API (load/unload) answering with the model's name only: 404 for a name with no bundle,
+    and a failed load's detail (paths, exception types) in the server log, not in the answer."""
+
+    def __init__(self, repository: BundleRepository) -> None:
+        super().__init__(model_registry=repository)
+        self.repository = repository
+
+    async def load(self, model_name: str) -> None:
+        if not self.repository.has_bundle(model_name):
+            raise ModelNotFound(model_name)
+        try:
+            await super().load(model_name)
+        except ModelNotReady as err:
+            logger.error("loading model %s failed: %s", model_name, err)
+            raise ModelNotReady(model_name, "Its bundle could not be loaded; the server log has the detail.") from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -88,6 +89,30 @@ def test_health_endpoints(server: str) -> None:
     assert call(f"{server}/v2/health/live")[0] == 200
     assert call(f"{server}/v2/models/penguins/ready")[0] == 200
     assert call(f"{server}/v1/models/penguins")[0] == 200
+
+
+def test_loading_an_unknown_model_is_404_naming_only_the_model(server: str, penguins_bundle: Path) -> None:
+    for name in ("nope", "..", "a%2Fb"):
+        status, answer = call(f"{server}/v2/repository/models/{name}/load", {})
+        assert status == 404, answer
+        text = json.dumps(answer)
+        assert str(penguins_bundle.parent) not in text and "Error" not in text and "<class" not in text, text
+    status, answer = call(f"{server}/v2/repository/models/penguins/load", {})  # a known one still reloads
+    assert status == 200, answer
+
+
+def test_a_bundle_that_fails_to_load_is_503_without_paths_or_types(server: str, penguins_bundle: Path) -> None:
+    broken = penguins_bundle.parent / "broken"
+    broken.mkdir(exist_ok=True)
+    shutil.copy(penguins_bundle / "feature_spec.json", broken / "feature_spec.json")  # and no SavedModel
+    try:
+        status, answer = call(f"{server}/v2/repository/models/broken/load", {})
+    finally:
+        shutil.rmtree(broken)
+    assert status == 503, answer
+    text = json.dumps(answer)
+    assert "broken" in text and str(broken.parent) not in text and "<class" not in text, text
+    assert call(f"{server}/v2/models/penguins/ready")[0] == 200  # the served model is untouched
 
 
 @pytest.mark.parametrize(
