@@ -17,8 +17,11 @@ import kserve
 from components.lib import uri as uri_io
 from components.lib.bundle import FEATURE_SPEC_FILE
 from kserve import model_server
+from loopline_predictor.http_guard import HttpGuard
 from loopline_predictor.prediction_log import PredictionLogger
 from loopline_predictor.repository import BundleRepository, BundleRepositoryExtension
+
+BYTES_PER_ROW = 4096  # the default body limit per row of the batch limit: ~20x a penguins row as JSON
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(parents=[model_server.parser], description=__doc__)
     parser.add_argument("--model_dir", required=True, help="a model bundle, or a folder of bundles")
     parser.add_argument("--max_batch_size", type=int, default=1024, help="rows per request, at most")
+    parser.add_argument("--max_body_bytes", type=int, default=0,
+                        help="request bodies over this are refused with 413 before parsing "
+                             f"(0: {BYTES_PER_ROW:,} bytes per row of --max_batch_size)")
     parser.add_argument("--max_latency_ms", type=float, default=0.0,
                         help="micro-batching: also wait up to this long for concurrent requests "
                              "(0: batch only what queues while the model is busy)")
@@ -75,6 +81,8 @@ def main() -> None:
     # collection would walk again, stalling requests for tens of ms: keep them out of collections.
     gc.collect()
     gc.freeze()
+    limit = args.max_body_bytes or args.max_batch_size * BYTES_PER_ROW
+    model_server.app.add_middleware(HttpGuard, max_body_bytes=limit)  # KServe's own app, before it starts
     server = kserve.ModelServer(registered_models=repository)
     server.model_repository_extension = BundleRepositoryExtension(repository)  # before start() hands it out
     if not args.enable_latency_logging:  # after the server configured logging: silence the per-request lines

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -213,3 +215,66 @@ def test_explain_gives_integrated_gradients_per_feature(server: str, penguins_bu
     status, answer = call(f"{server}/v1/models/penguins:explain", v2)
     assert status == 200 and len(answer["explanations"]) == 1
     assert call(f"{server}/v1/models/penguins:explain", {"instances": [{"wings": 1}]})[0] == 400
+
+
+def _post(server: str, path: str, body: bytes | Iterator[bytes], headers: dict[str, str]) -> tuple[int, dict]:
+    """A raw POST (http.client): no Content-Type unless given, chunked when `body` is an iterator."""
+    host, port = server.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    try:
+        connection.request("POST", path, body=body, headers=headers, encode_chunked=not isinstance(body, bytes))
+        response = connection.getresponse()
+        return response.status, json.loads(response.read() or b"null")
+    finally:
+        connection.close()
+
+
+def _v2_inputs(rows: list[dict], spec_features: list) -> list[dict]:
+    return [{"name": f.name, "shape": [len(rows)], "datatype": "BYTES" if f.kind == "categorical" else "FP32",
+             "data": [r[f.name] for r in rows]} for f in spec_features]
+
+
+def test_v2_json_without_a_content_type_is_json(server: str, penguins_bundle: Path, eval_rows: list[dict]) -> None:
+    # tritonclient's JSON mode sends no Content-Type; KServe alone took that for the binary extension (400).
+    model = BundleModel(penguins_bundle)
+    body = json.dumps({"inputs": _v2_inputs(eval_rows, model.spec.features)}).encode()
+    status, answer = _post(server, "/v2/models/penguins/infer", body, {})
+    assert status == 200, answer
+    probabilities = next(o for o in answer["outputs"] if o["name"] == "probabilities")
+    np.testing.assert_allclose(np.array(probabilities["data"]).reshape(len(eval_rows), -1),
+                               _expected(penguins_bundle, eval_rows), atol=1e-5)
+
+
+def test_the_binary_tensor_extension_still_works(server: str, penguins_bundle: Path, eval_rows: list[dict]) -> None:
+    model = BundleModel(penguins_bundle)
+    header, blobs = {"inputs": []}, []
+    for feature in model.spec.features:
+        values = [r[feature.name] for r in eval_rows]
+        if feature.kind == "categorical":
+            blob = b"".join(struct.pack("<I", len(v.encode())) + v.encode() for v in map(str, values))
+        else:
+            blob = np.array([np.nan if v is None else v for v in values], "<f4").tobytes()
+        header["inputs"].append({"name": feature.name, "shape": [len(values)],
+                                 "datatype": "BYTES" if feature.kind == "categorical" else "FP32",
+                                 "parameters": {"binary_data_size": len(blob)}})
+        blobs.append(blob)
+    head = json.dumps(header).encode()
+    host, port = server.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    connection.request("POST", "/v2/models/penguins/infer", body=head + b"".join(blobs),
+                       headers={"Content-Type": "application/octet-stream",
+                                "Inference-Header-Content-Length": str(len(head))})
+    response = connection.getresponse()
+    assert response.status == 200, response.read()[:500]
+    connection.close()
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_a_body_over_the_limit_is_413_before_parsing(server: str, eval_rows: list[dict], chunked: bool) -> None:
+    limit = MAX_BATCH * 4096  # the predictor's default: 4,096 bytes per row of --max_batch_size
+    chunk = b" " * 65536
+    body = iter([b'{"instances": [', *[chunk] * (limit // len(chunk) + 2), b"]}"]) if chunked else (
+        b'{"instances": [' + b" " * (limit + 1) + b"]}")
+    status, answer = _post(server, "/v1/models/penguins:predict", body, {"Content-Type": "application/json"})
+    assert status == 413 and f"{limit:,} bytes" in answer["error"], answer
+    assert call(f"{server}/v1/models/penguins:predict", {"instances": eval_rows[:1]})[0] == 200
