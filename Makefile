@@ -31,7 +31,7 @@ PIPELINE_ROOT ?=
 CACHING ?=
 OUT ?=
 
-.PHONY: help install tools lock run serve compile images lint test test-fast bench bench-validate bench-pipeline bench-serve bench-monitor clean
+.PHONY: help install tools lock run serve compile images lint test test-fast bench bench-validate bench-pipeline bench-serve bench-monitor bench-body-limit clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -104,13 +104,16 @@ test: install tools  ## every test (starts the GCS emulator itself); "no tests c
 test-fast: install tools  ## the tests that need neither a kfp.local pipeline run nor the serving server, on 2 workers (~50 s)
 	@$(call PYTEST,-n 2 -m "not slow and not serving")
 
-bench: bench-validate bench-pipeline bench-serve bench-monitor  ## every benchmark
+bench: bench-validate bench-pipeline bench-serve bench-monitor bench-body-limit  ## every benchmark
 
 bench-validate: install  ## validate throughput and memory at 100k, 1M, 5M rows
 	cd bench && ../.venv/bin/python bench_validate.py
 
 bench-pipeline: install  ## the local training pipeline on penguins, 200k, 1M and 10M rows (fused trainer; keras at penguins and 200k as the baseline)
 	cd bench && ../.venv/bin/python bench_pipeline.py
+
+bench-body-limit: install  ## oversized request bodies: the predictor's memory with its body limit on and off
+	cd bench && ../.venv/bin/python bench_body_limit.py
 
 bench-serve: install  ## the served endpoint vs a typical KServe predictor, with wrk (installed when missing)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
