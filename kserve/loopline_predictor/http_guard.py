@@ -6,12 +6,16 @@
 - A POST with no Content-Type and no binary-data header (`inference-header-content-length`) is
   JSON: tritonclient's JSON mode sends V2 requests that way, and KServe would otherwise take the
   body for the binary tensor extension and refuse it. The binary extension is unchanged.
+- A body KServe cannot parse because it holds `NaN` or `Infinity` (Python's `json.dumps` writes
+  them for a missing number) gets, instead of the parser's character position, a 400 naming the
+  row and feature and saying to send null. Only on that error path is the body looked at again.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Awaitable, Callable
+import math
+from typing import Any, Awaitable, Callable, Iterator
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -52,7 +56,7 @@ class HttpGuard:
         async def replayed() -> Message:
             return next(replay, None) or await receive()
 
-        await self.app(scope, replayed, send)
+        await self.app(scope, replayed, _explaining_non_finite(send, b"".join(chunks)))
 
     async def _too_large(self, send: Send) -> None:
         body = json.dumps({"error": f"request body over {self.max_body_bytes:,} bytes, the server's limit "
@@ -61,3 +65,51 @@ class HttpGuard:
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                                 (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})
+
+
+def _non_finite(value: Any, path: str) -> Iterator[tuple[str, float]]:
+    """Where a parsed JSON value holds NaN or an infinity: (path, value) in document order."""
+    if isinstance(value, float) and not math.isfinite(value):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _non_finite(item, f"{path}, feature {key!r}" if path.startswith("instances[") else key)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _non_finite(item, f"{path}[{index}]")
+
+
+def non_finite_hint(body: bytes) -> str | None:
+    """The 400 message for a body whose only fault is a NaN/Infinity literal, else None."""
+    if b"NaN" not in body and b"Infinity" not in body:
+        return None
+    try:
+        found = next(_non_finite(json.loads(body), ""), None)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if found is None:
+        return None
+    where, value = found
+    return f"{where}: {json.dumps(value)} is not valid JSON; send null for a missing value"
+
+
+def _explaining_non_finite(send: Send, body: bytes) -> Send:
+    """`send`, except that KServe's 400 for an unparseable body becomes `non_finite_hint`'s when there is one."""
+    held: list[Message] = []
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start" and message["status"] == 400:
+            held.append(message)
+            return
+        if held:
+            start, hint = held.pop(), non_finite_hint(body)
+            whole = message["type"] == "http.response.body" and not message.get("more_body")
+            if whole and hint and b"Unrecognized request format" in message.get("body", b""):
+                text = json.dumps({"error": hint}).encode()
+                headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+                start = {**start, "headers": [*headers, (b"content-length", str(len(text)).encode())]}
+                message = {**message, "body": text}
+            await send(start)
+        await send(message)
+
+    return wrapped

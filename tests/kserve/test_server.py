@@ -146,6 +146,15 @@ def test_malformed_json_and_non_finite_numbers_are_400(server: str, eval_rows: l
     assert call(f"{server}/v1/models/penguins:predict", {"instances": eval_rows[:1]})[0] == 200
 
 
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")], ids=["NaN", "Infinity", "-Infinity"])
+def test_a_nan_literal_is_400_naming_the_row_and_feature(server: str, eval_rows: list[dict], value: float) -> None:
+    rows = [eval_rows[0], {**eval_rows[1], "bill_depth_mm": value}]  # json.dumps writes NaN / Infinity
+    status, answer = call(f"{server}/v1/models/penguins:predict", raw=json.dumps({"instances": rows}).encode())
+    assert status == 400, answer
+    assert answer["error"] == (f"instances[1], feature 'bill_depth_mm': {json.dumps(value)} is not valid JSON; "
+                               "send null for a missing value")
+
+
 def test_kserves_own_v2_client_works_unmodified(server: str, penguins_bundle: Path, eval_rows: list[dict],
                                                 tmp_path: Path) -> None:
     spec = BundleModel(penguins_bundle).spec
