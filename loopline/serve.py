@@ -33,6 +33,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--sample-rate", type=float, default=0.1, help="share of predicted rows logged")
     parser.add_argument("--model", default="penguins", help="the model the smoke run calls")
     parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--no-repository-api", action="store_true",
+                        help="turn the load/unload API off (hot reload by `deploy --server-url` needs it)")
     parser.add_argument("--smoke", action="store_true", help="start, send V1 and V2 sample requests, print, stop")
     parser.add_argument("--rows", type=int, default=3, help="sample rows the smoke run sends")
     parser.set_defaults(func=run_serve)
@@ -94,8 +96,9 @@ def run_serve(args: argparse.Namespace) -> int:
         return smoke(repository, args.model, args.rows)
     logging = (["--prediction_log_uri", args.prediction_log, "--prediction_log_sample_rate", str(args.sample_rate)]
                if args.prediction_log else [])
+    api = ["--no_repository_api"] if args.no_repository_api else []
     return foreground([_python(), "-m", "loopline_predictor", "--model_dir", args.model_repository,
-                       "--http_port", str(args.port), *logging])
+                       "--http_port", str(args.port), *logging, *api])
 
 
 def _die_with_parent() -> None:

@@ -6,6 +6,7 @@
 - A POST with no Content-Type and no binary-data header (`inference-header-content-length`) is
   JSON: tritonclient's JSON mode sends V2 requests that way, and KServe would otherwise take the
   body for the binary tensor extension and refuse it. The binary extension is unchanged.
+- With the repository API off, `/v2/repository/...` (load, unload, index) answers 404 saying so.
 - A body KServe cannot parse because it holds `NaN` or `Infinity` (Python's `json.dumps` writes
   them for a missing number) gets, instead of the parser's character position, a 400 naming the
   row and feature and saying to send null. Only on that error path is the body looked at again.
@@ -24,15 +25,19 @@ Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 BINARY_HEADER = b"inference-header-content-length"
+REPOSITORY_API = "/v2/repository/"
 
 
 class HttpGuard:
     """Wraps an ASGI app (see the module docstring)."""
 
-    def __init__(self, app: App, max_body_bytes: int) -> None:
-        self.app, self.max_body_bytes = app, max_body_bytes
+    def __init__(self, app: App, max_body_bytes: int, repository_api: bool = True) -> None:
+        self.app, self.max_body_bytes, self.repository_api = app, max_body_bytes, repository_api
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not self.repository_api and scope["path"].startswith(REPOSITORY_API):
+            return await _answer(send, 404, "the repository API (load, unload) is off on this server "
+                                            "(--no_repository_api)")
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT"):
             return await self.app(scope, receive, send)
         headers = {name.lower(): value for name, value in scope["headers"]}
@@ -59,12 +64,17 @@ class HttpGuard:
         await self.app(scope, replayed, _explaining_non_finite(send, b"".join(chunks)))
 
     async def _too_large(self, send: Send) -> None:
-        body = json.dumps({"error": f"request body over {self.max_body_bytes:,} bytes, the server's limit "
-                                    "(--max_body_bytes): send fewer rows per request"}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body})
+        await _answer(send, 413, f"request body over {self.max_body_bytes:,} bytes, the server's limit "
+                                 "(--max_body_bytes): send fewer rows per request")
+
+
+async def _answer(send: Send, status: int, error: str) -> None:
+    """A JSON error answer, closing the connection (a refused body is not read to its end)."""
+    body = json.dumps({"error": error}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _non_finite(value: Any, path: str) -> Iterator[tuple[str, float]]:

@@ -287,3 +287,12 @@ def test_a_body_over_the_limit_is_413_before_parsing(server: str, eval_rows: lis
     status, answer = _post(server, "/v1/models/penguins:predict", body, {"Content-Type": "application/json"})
     assert status == 413 and f"{limit:,} bytes" in answer["error"], answer
     assert call(f"{server}/v1/models/penguins:predict", {"instances": eval_rows[:1]})[0] == 200
+
+
+def test_the_repository_api_can_be_turned_off(penguins_bundle: Path, eval_rows: list[dict]) -> None:
+    with LocalServer(penguins_bundle, "penguins", python=str(SERVING_PYTHON),
+                     extra_args=("--no_repository_api",)) as off:
+        status, answer = call(f"{off.url}/v2/repository/models/penguins/load", {})
+        assert status == 404 and "--no_repository_api" in answer["error"], answer
+        assert call(f"{off.url}/v2/repository/index", {})[0] == 404
+        assert call(f"{off.url}/v1/models/penguins:predict", {"instances": eval_rows[:1]})[0] == 200
