@@ -22,6 +22,7 @@ from components.lib.serving import LocalServer, call, serving_python
 from loopline import paths
 
 PR_SET_PDEATHSIG = 1  # prctl(2)
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -33,6 +34,9 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--sample-rate", type=float, default=0.1, help="share of predicted rows logged")
     parser.add_argument("--model", default="penguins", help="the model the smoke run calls")
     parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="who may connect: loopback (default) or, for any other value, every client on "
+                             "every interface (KServe binds 0.0.0.0; there is no authentication)")
     parser.add_argument("--no-repository-api", action="store_true",
                         help="turn the load/unload API off (hot reload by `deploy --server-url` needs it)")
     parser.add_argument("--smoke", action="store_true", help="start, send V1 and V2 sample requests, print, stop")
@@ -97,8 +101,14 @@ def run_serve(args: argparse.Namespace) -> int:
     logging = (["--prediction_log_uri", args.prediction_log, "--prediction_log_sample_rate", str(args.sample_rate)]
                if args.prediction_log else [])
     api = ["--no_repository_api"] if args.no_repository_api else []
+    if args.host in LOOPBACK_HOSTS:
+        exposure = ["--loopback_only", "--enable_grpc", "false"]  # gRPC would answer outside the REST check
+    else:
+        exposure = []
+        print(f"loopline serve: warning: --host {args.host}: the predictor answers every client on every interface "
+              "(KServe binds 0.0.0.0), REST and gRPC, with no authentication", file=sys.stderr)
     return foreground([_python(), "-m", "loopline_predictor", "--model_dir", args.model_repository,
-                       "--http_port", str(args.port), *logging, *api])
+                       "--http_port", str(args.port), *logging, *api, *exposure])
 
 
 def _die_with_parent() -> None:

@@ -1,10 +1,11 @@
-"""`loopline serve` leaves no predictor behind: its child is stopped and reaped whatever signal ends it."""
+"""`loopline serve` leaves no predictor behind whatever signal ends it, and answers only loopback unless opened."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from components.lib.serving import free_port, wait_ready
+from components.lib.serving import call, free_port, wait_ready
 from loopline import paths
 
 pytestmark = pytest.mark.serving
@@ -38,19 +39,29 @@ def _gone(pid: int, timeout: float = 15) -> bool:
     return False
 
 
+def _serve(models: Path, port: int, *extra: str, stderr: int = subprocess.DEVNULL) -> subprocess.Popen:
+    """`loopline serve` in its own session (the test's signals stay the test's), ready on `port`."""
+    parent = subprocess.Popen(
+        [sys.executable, "-m", "loopline.cli", "serve", "--model-repository", str(models), "--port", str(port),
+         *extra],
+        stdout=subprocess.DEVNULL, stderr=stderr, text=True, start_new_session=True,
+        env={**os.environ, "LOOPLINE_SERVING_PYTHON": str(paths.SERVING_PYTHON)})
+    wait_ready(parent, f"http://127.0.0.1:{port}/v2/health/ready", 180, "loopline serve", lambda: "",
+               interval=0.3, request_timeout=5)
+    return parent
+
+
+@pytest.fixture
+def models(penguins_bundle: Path, tmp_path: Path) -> Path:
+    shutil.copytree(penguins_bundle, tmp_path / "models" / "penguins")
+    return tmp_path / "models"
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGKILL],
                          ids=lambda s: signal.Signals(s).name)
-def test_no_predictor_outlives_the_command(penguins_bundle: Path, tmp_path: Path, sig: int) -> None:
-    shutil.copytree(penguins_bundle, tmp_path / "models" / "penguins")
-    port = free_port()
-    parent = subprocess.Popen(
-        [sys.executable, "-m", "loopline.cli", "serve", "--model-repository", str(tmp_path / "models"),
-         "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
-        env={**os.environ, "LOOPLINE_SERVING_PYTHON": str(paths.SERVING_PYTHON)})
+def test_no_predictor_outlives_the_command(models: Path, sig: int) -> None:
+    parent = _serve(models, free_port())
     try:
-        wait_ready(parent, f"http://127.0.0.1:{port}/v2/health/ready", 180, "loopline serve", lambda: "",
-                   interval=0.3, request_timeout=5)
         (child,) = _children(parent.pid)
         parent.send_signal(sig)
         code = parent.wait(timeout=60)
@@ -59,3 +70,25 @@ def test_no_predictor_outlives_the_command(penguins_bundle: Path, tmp_path: Path
     finally:
         if parent.poll() is None:
             parent.kill()
+
+
+def _own_address() -> str:
+    """This machine's address on its default route (not loopback)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.254", 9))  # no packet is sent: this only picks the outgoing interface
+        return probe.getsockname()[0]
+
+
+@pytest.mark.parametrize("host", ["", "0.0.0.0"], ids=["default", "open"])
+def test_only_loopback_clients_are_answered_unless_opened(models: Path, host: str) -> None:
+    address, port = _own_address(), free_port()
+    assert not address.startswith("127."), "this test needs an address that is not loopback"
+    parent = _serve(models, port, *(["--host", host] if host else []), stderr=subprocess.PIPE)  # a few lines
+    try:
+        assert call(f"http://127.0.0.1:{port}/v2/health/ready")[0] == 200
+        status, answer = call(f"http://{address}:{port}/v2/health/ready")
+        assert status == (200 if host else 403), answer
+    finally:
+        parent.terminate()
+        _, err = parent.communicate(timeout=60)
+    assert ("warning: --host 0.0.0.0" in err) == bool(host), err
