@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from components import keys
@@ -27,6 +28,7 @@ class IngestResult:
     eval_fraction: float
     key_column: str
     label_column: str
+    temporal_columns: list[str] = field(default_factory=list)  # dates, times, timestamps: written as ISO text
     paths: dict[str, str] = field(default_factory=dict)
 
     def metadata(self, split: str) -> dict:
@@ -34,6 +36,16 @@ class IngestResult:
         meta = {k: v for k, v in asdict(self).items() if k != "paths"}
         meta.update(split=split, num_rows=self.rows[split])
         return meta
+
+
+def dates_as_text(table: pa.Table) -> tuple[pa.Table, list[str]]:
+    """Date, time and timestamp columns as ISO-8601 text, and their names. TFDV has no such types (its
+    statistics fail on them), and text keeps every value as it was; train leaves them out unless asked."""
+    temporal = [f.name for f in table.schema
+                if pa.types.is_date(f.type) or pa.types.is_time(f.type) or pa.types.is_timestamp(f.type)]
+    for name in temporal:
+        table = table.set_column(table.schema.get_field_index(name), name, pc.cast(table.column(name), pa.string()))
+    return table, temporal
 
 
 def _write_parquet(table: pa.Table, out_dir: Path) -> Path:
@@ -57,7 +69,10 @@ def ingest(
 ) -> IngestResult:
     """Read `source`, refuse bad data before writing anything, then write train/eval Parquet."""
     data = read_source(source, log=log)
-    table = data.table
+    table, temporal = dates_as_text(data.table)
+    if temporal:
+        log(f"ingest: dates and times kept as ISO text: {', '.join(temporal)} (train leaves them out unless "
+            "its features name them)")
     if label_column not in table.column_names:
         raise SourceError(
             f"label column {label_column!r} is absent from {source}; columns: {table.column_names}"
@@ -76,6 +91,7 @@ def ingest(
         eval_fraction=eval_fraction,
         key_column=key_column,
         label_column=label_column,
+        temporal_columns=temporal,
         paths=paths,
     )
     log(

@@ -29,7 +29,8 @@ def train(
     baseline (frozen bins, the schema and validate's train `statistics`).
 
     Task from the label (categorical -> classification, numeric -> regression) unless `task` says.
-    Features: `features` (default every schema feature) minus `exclude_features` and the label.
+    Features: `features` (default every schema feature but ingest's date/time columns) minus `exclude_features`
+    and the label.
     `trainer`: "fused" (XLA-compiled epochs over the features encoded once) or "keras" (model.fit).
     """
     from pathlib import Path
@@ -52,6 +53,7 @@ def train(
                         early_stopping_patience=early_stopping_patience, seed=seed,
                         trainer=trainer),
         statistics_path=Path(statistics.path) / keys.STATS_FILE.format(split=keys.TRAIN),
+        dates=train.metadata.get("temporal_columns", []),
         provenance={
             "data_hash": train.metadata.get("content_hash", ""),
             "source_uris": train.metadata.get("source_uris", []),

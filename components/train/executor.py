@@ -59,16 +59,22 @@ def train(
     provenance: dict[str, Any] | None = None,
     log: Callable[[str], None] = print,
     statistics_path: Path | None = None,
+    dates: Sequence[str] = (),
 ) -> TrainResult:
     """Fit the model on train (early stopping on eval loss) and write the bundle whole, or nothing; the
-    bundle carries its monitoring baseline (and the train split's TFDV statistics when given)."""
+    bundle carries its monitoring baseline (and the train split's TFDV statistics when given). `dates`
+    (ingest's date/time columns, ISO text) are left out unless `features` names them."""
     if hp.problems():
         raise LooplineInputError("; ".join(hp.problems()))
     started = time.perf_counter()
     keras.utils.set_random_seed(hp.seed)
     tf.config.experimental.enable_op_determinism()
     train_files, eval_files = parquet_files(train_dir), parquet_files(eval_dir)
-    spec = build_feature_spec(load_schema(schema_path), train_files, label, features, exclude, task)
+    left_out = [name for name in dates if name != label] if not features else []
+    if left_out:
+        log(f"train: left out the date/time columns {', '.join(left_out)} (ISO text; name them in features to use "
+            "them as categories)")
+    spec = build_feature_spec(load_schema(schema_path), train_files, label, features, [*exclude, *left_out], task)
     log(f"train: {spec.task} of {label!r} from {len(spec.features)} features: {', '.join(spec.names)}")
     model = build_model(spec, hp)
     fit, rows, dropped = _fit(model, spec, hp, train_files, eval_files, log)
