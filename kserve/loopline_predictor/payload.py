@@ -25,6 +25,7 @@ _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _NUMBER = frozenset({int, float, type(None)})
 _INTEGER = frozenset({int, type(None)})
 _TEXT = frozenset({str})
+BOOLEAN_TEXT = {"true", "false", ""}  # how a boolean column reads as text (pyarrow cast), and missing
 _JSON_TYPES = {type(None): "null", bool: "boolean", int: "integer", float: "number", str: "string",
                bytes: "bytes", list: "array", tuple: "array", dict: "object"}
 
@@ -211,7 +212,8 @@ def _numbers(values: Sequence[object], where: Where, integers_only: bool) -> np.
 
 
 def _category(feature: Feature, value: object, where: Where, index: int) -> str:
-    """One category as str: null -> "" (missing), bytes decoded as UTF-8, an integer for an int-typed feature."""
+    """One category as str: null -> "" (missing), bytes decoded as UTF-8, an integer for an int-typed feature,
+    a JSON boolean for a feature trained from a boolean column."""
     if value is None:
         return ""
     if type(value) is str:
@@ -223,6 +225,8 @@ def _category(feature: Feature, value: object, where: Where, index: int) -> str:
             raise RequestError(f"{where(index)}: bytes that are not UTF-8") from None
     if type(value) is int and feature.dtype == "int":
         return str(value)
+    if type(value) is bool and feature.vocabulary and set(feature.vocabulary) <= BOOLEAN_TEXT:
+        return "true" if value else "false"  # a boolean column trains on Arrow's text for it
     raise RequestError(f"{where(index)}: expected {_expected(feature)} or null, got {_show(value)}")
 
 
