@@ -74,7 +74,8 @@ def train(
     if left_out:
         log(f"train: left out the date/time columns {', '.join(left_out)} (ISO text; name them in features to use "
             "them as categories)")
-    spec = build_feature_spec(load_schema(schema_path), train_files, label, features, [*exclude, *left_out], task)
+    spec = build_feature_spec(load_schema(schema_path), train_files, label, features, [*exclude, *left_out], task,
+                              log=log)
     log(f"train: {spec.task} of {label!r} from {len(spec.features)} features: {', '.join(spec.names)}")
     model = build_model(spec, hp)
     fit, rows, dropped = _fit(model, spec, hp, train_files, eval_files, log)

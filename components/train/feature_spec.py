@@ -7,7 +7,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -19,6 +19,7 @@ from components.errors import LooplineInputError
 from components.lib.bundle import CATEGORICAL, CLASSIFICATION, NUMERIC, REGRESSION, Feature, FeatureSpec, input_names
 
 TASKS = ("auto", CLASSIFICATION, REGRESSION)
+MIN_ROWS_FOR_ID = 20  # fewer rows: a text column unique per row may just be a small sample
 MAX_VOCABULARY = 1000
 
 
@@ -86,6 +87,19 @@ class _Running:
         self.count += len(column) - column.null_count
 
 
+def _left_out(categorical: bool, running: _Running) -> str | None:
+    """Why a column is left out of the model when no features are named: it is constant (one value at most), or it
+    is text with a different value on every row (an id); None to keep it."""
+    if categorical:
+        if len(running.values) <= 1:
+            return "constant"
+        if running.count >= MIN_ROWS_FOR_ID and len(running.values) == running.count:
+            return "a different value on every row (an id)"
+    elif running.count and running.low == running.high:
+        return "constant"
+    return None
+
+
 def _dtype(arrow_type: pa.DataType) -> str:
     if pa.types.is_integer(arrow_type) or pa.types.is_boolean(arrow_type):
         return "int"
@@ -99,11 +113,13 @@ def build_feature_spec(
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
     task: str = "auto",
+    log: Callable[[str], None] = lambda _: None,
 ) -> FeatureSpec:
     """The input contract: kinds from the schema, ranges/mean/std/vocabularies from the train split.
 
     Vocabularies come from the schema's string domain when it has one (a curated schema fixes
-    them), otherwise from the train data (most frequent first, at most 1000 values).
+    them), otherwise from the train data (most frequent first, at most 1000 values). Unless `include`
+    names the features, constant columns and text ids are left out, each named in a `log` line.
     """
     names = choose_features(schema, label, include, exclude)
     task = choose_task(schema, label, task)
@@ -132,6 +148,15 @@ def build_feature_spec(
                     running[name].add_numeric(column)
     if rows == 0:
         raise LooplineInputError(f"the train split has no rows: {list(train_files)}")
+    if not include:
+        reasons = {n: _left_out(n in categorical, running[n]) for n in names}
+        for name, reason in reasons.items():
+            if reason:
+                log(f"train: left out {name!r}: {reason} (name it in features to keep it)")
+        names = [n for n in names if not reasons[n]]
+        if not names:
+            raise LooplineInputError(f"no feature left: every column is constant or an id ({reasons}); name the "
+                                     "features to keep")
     features = [dataclasses.replace(_feature(n, n in categorical, dtypes[n], running[n], by_name[n], schema, rows),
                                     input_name=tensor)
                 for n, tensor in zip(names, input_names(names))]

@@ -130,3 +130,27 @@ def test_refusals_name_the_trainer(penguins_splits: dict[str, Path], tmp_path: P
     with pytest.raises(LooplineInputError, match=r"--trainer keras"):
         dense_stack(build_model(spec, Hyperparameters(hidden_layers=2)), Hyperparameters(hidden_layers=1))
     assert not (tmp_path / "a").exists()
+
+
+def test_constant_columns_and_text_ids_are_left_out_unless_named(penguins_splits: dict[str, Path],
+                                                                 tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    table = pq.read_table(parquet_files(penguins_splits["train"])[0])
+    rows = table.num_rows
+    table = table.append_column("row_id", pa.array([f"r{i}" for i in range(rows)])).append_column(
+        "site", pa.array(["north"] * rows)).append_column("version", pa.array([3.0] * rows))
+    pq.write_table(table, tmp_path / "wide.parquet")
+    schema = load_schema(penguins_splits["schema"])
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    for name, kind in (("row_id", schema_pb2.BYTES), ("site", schema_pb2.BYTES), ("version", schema_pb2.FLOAT)):
+        schema.feature.add(name=name, type=kind)
+    lines: list[str] = []
+    spec = build_feature_spec(schema, [str(tmp_path / "wide.parquet")], "species", (), (), "auto", log=lines.append)
+    assert {"row_id", "site", "version"}.isdisjoint(spec.names) and "island" in spec.names
+    assert any("'row_id': a different value on every row (an id)" in line for line in lines)
+    assert any("'site': constant" in line for line in lines) and any("'version': constant" in line for line in lines)
+    named = build_feature_spec(schema, [str(tmp_path / "wide.parquet")], "species", ["site", "bill_length_mm"], (),
+                               "auto")
+    assert named.names == ["site", "bill_length_mm"]

@@ -270,7 +270,7 @@ def _kfp_checks_the_retrain_step_meets(fake: FakeKFP) -> set[tuple[str, str, str
     assert cli.main(["upload", "training", "--host", fake.url]) == 0
     fake.requests.clear()
     kfp_submitter(fake.url, "", "loopline-training", "loopline-retraining")(
-        {"source": "gs://b/new.csv", "registry_uri": "gs://b/registry"})
+        {"source": "gs://b/new.csv", "registry_uri": "gs://b/registry", "model_name": "penguins"})
     used = set()
     for request in fake.requests:
         if request.path == PREFIX + "/healthz":
