@@ -78,8 +78,9 @@ def check_training(arguments: dict[str, Any]) -> None:
     if not 0.0 < arguments["eval_fraction"] < 1.0:
         raise LooplineInputError(f"--eval-fraction must be between 0 and 1, not {arguments['eval_fraction']}")
     hp = Hyperparameters(**{name: arguments[name] for name in Hyperparameters.__dataclass_fields__})
-    if hp.problems():
-        raise LooplineInputError("; ".join(hp.problems()))
+    problems = hp.problems()
+    if problems:
+        raise LooplineInputError("; ".join(problems))
     sample = source_sample(arguments["source"])
     label = arguments["label_column"]
     if sample is not None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import tensorflow as tf
 
@@ -34,6 +35,16 @@ def labelled_rows(files: Sequence[str], label: str) -> int:
     return sum(len(f) - f.null_count for path in files for f in pq.read_table(path, columns=[label]).columns)
 
 
+def labelled(batch: pa.RecordBatch, spec: FeatureSpec, counts: Counts
+             ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """A batch's raw features (by column name), its labels and the indices of the rows that have one; the batch's
+    rows and unlabelled rows are added to `counts`. Both trainers read their input through this."""
+    labels, present = label_array(batch, spec)
+    counts.rows += batch.num_rows
+    counts.dropped += int((~present).sum())
+    return feature_arrays(batch, spec), labels, np.flatnonzero(present)
+
+
 def _chunks(files: Sequence[str], spec: FeatureSpec, shuffle: bool, rng: np.random.Generator, counts: Counts
             ) -> Iterator[tuple[dict[str, np.ndarray], np.ndarray]]:
     columns = [*spec.names, spec.label]
@@ -43,13 +54,10 @@ def _chunks(files: Sequence[str], spec: FeatureSpec, shuffle: bool, rng: np.rand
     counts.rows = counts.dropped = 0
     for path, group in groups:
         for batch in pq.ParquetFile(path).iter_batches(batch_size=CHUNK_ROWS, row_groups=[group], columns=columns):
-            labels, present = label_array(batch, spec)
-            counts.rows += batch.num_rows
-            counts.dropped += int((~present).sum())
-            order = np.flatnonzero(present)
+            features, labels, order = labelled(batch, spec, counts)
             if shuffle:
                 order = rng.permutation(order)
-            tensors = spec.by_tensor_name(feature_arrays(batch, spec))
+            tensors = spec.by_tensor_name(features)
             features = {name: values[order] for name, values in tensors.items()}
             yield features, labels[order]
 

@@ -22,8 +22,8 @@ import pyarrow.parquet as pq
 import tensorflow as tf
 
 from components.errors import LooplineInputError
-from components.lib.arrays import feature_arrays, label_array
 from components.lib.bundle import CLASSIFICATION, FeatureSpec
+from components.train.data import Counts, labelled
 from components.train.model import encoder, raw_signature
 
 CHUNK_ROWS = 1 << 20  # rows per chunk, about: ~32 MB of encoding for 8 columns
@@ -32,15 +32,24 @@ READ_ROWS = 1 << 16  # rows per Parquet read and encoder call
 
 @dataclass
 class EncodedSplit:
-    """A split's encoded chunks in `folder`: `chunks` rows each; `read` rows read, `dropped` of them unlabelled."""
+    """A split's encoded chunks in `folder`: `chunks` rows each; the rows read and the unlabelled ones in `counts`."""
 
     folder: Path
     name: str
     width: int
     label_type: type
     chunks: list[int] = field(default_factory=list)
-    read: int = 0
-    dropped: int = 0
+    counts: Counts = field(default_factory=Counts)
+
+    @property
+    def read(self) -> int:
+        """Rows read."""
+        return self.counts.rows
+
+    @property
+    def dropped(self) -> int:
+        """Rows read without a label."""
+        return self.counts.dropped
 
     @property
     def rows(self) -> int:
@@ -76,13 +85,8 @@ def _labelled_batches(files: Sequence[str], spec: FeatureSpec, split: EncodedSpl
     """Raw features and labels of the rows that have a label, a Parquet batch at a time."""
     for path in files:
         for batch in pq.ParquetFile(path).iter_batches(batch_size=READ_ROWS, columns=[*spec.names, spec.label]):
-            labels, present = label_array(batch, spec)
-            split.read += batch.num_rows
-            split.dropped += int((~present).sum())
-            if present.all():
-                yield feature_arrays(batch, spec), labels
-            else:
-                yield {k: v[present] for k, v in feature_arrays(batch, spec).items()}, labels[present]
+            features, labels, kept = labelled(batch, spec, split.counts)
+            yield {name: values[kept] for name, values in features.items()}, labels[kept]
 
 
 def encode_split(model: keras.Model, spec: FeatureSpec, files: Sequence[str], folder: Path, name: str, seed: int,

@@ -64,8 +64,9 @@ def train(
     """Fit the model on train (early stopping on eval loss) and write the bundle whole, or nothing; the
     bundle carries its monitoring baseline (and the train split's TFDV statistics when given). `dates`
     (ingest's date/time columns, ISO text) are left out unless `features` names them."""
-    if hp.problems():
-        raise LooplineInputError("; ".join(hp.problems()))
+    problems = hp.problems()
+    if problems:
+        raise LooplineInputError("; ".join(problems))
     started = time.perf_counter()
     keras.utils.set_random_seed(hp.seed)
     tf.config.experimental.enable_op_determinism()
