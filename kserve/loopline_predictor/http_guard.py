@@ -12,12 +12,16 @@
 - A body KServe cannot parse because it holds `NaN` or `Infinity` (Python's `json.dumps` writes
   them for a missing number) gets, instead of the parser's character position, a 400 naming the
   row and feature and saying to send null. Only on that error path is the body looked at again.
+- An exception no handler took (KServe's own would answer with its Python type) gets a 500 with an
+  error id; the type, message and traceback go to the server log under that id.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
+import secrets
 from typing import Any, Awaitable, Callable, Iterator
 
 Scope = dict[str, Any]
@@ -29,6 +33,8 @@ App = Callable[[Scope, Receive, Send], Awaitable[None]]
 BINARY_HEADER = b"inference-header-content-length"
 REPOSITORY_API = "/v2/repository/"
 LOOPBACK = {"127.0.0.1", "::1"}
+
+logger = logging.getLogger(__name__)
 
 
 class HttpGuard:
@@ -47,7 +53,7 @@ class HttpGuard:
             return await _answer(send, 404, "the repository API (load, unload) is off on this server "
                                             "(--no_repository_api)")
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT"):
-            return await self.app(scope, receive, send)
+            return await self._serve(scope, receive, send)
         headers = {name.lower(): value for name, value in scope["headers"]}
         declared = headers.get(b"content-length", b"").decode("latin-1")
         if declared.isdigit() and int(declared) > self.max_body_bytes:
@@ -69,7 +75,25 @@ class HttpGuard:
         async def replayed() -> Message:
             return next(replay, None) or await receive()
 
-        await self.app(scope, replayed, _explaining_non_finite(send, b"".join(chunks)))
+        await self._serve(scope, replayed, _explaining_non_finite(send, b"".join(chunks)))
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The wrapped app; an exception it lets out becomes a 500 with an error id, the detail logged."""
+        started = False
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking)
+        except Exception:
+            if started or scope["type"] != "http":
+                raise
+            error_id = secrets.token_hex(6)
+            logger.exception("unhandled error on %s %s (error id %s)", scope["method"], scope["path"], error_id)
+            await _answer(send, 500, f"internal error (error id {error_id}; the server log has the detail)")
 
     async def _too_large(self, send: Send) -> None:
         await _answer(send, 413, f"request body over {self.max_body_bytes:,} bytes, the server's limit "

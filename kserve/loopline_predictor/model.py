@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import secrets
 import tempfile
 import uuid
 from pathlib import Path
@@ -43,6 +45,8 @@ from loopline_predictor.payload import RequestError, decode_v1, decode_v2, encod
 from loopline_predictor.prediction_log import PredictionLogger
 
 V1, V2 = "v1", "v2"
+logger = logging.getLogger(__name__)
+
 REQUEST_ID_HEADER = "x-request-id"
 MAX_REQUEST_ID = 256
 OUTPUT_KEYS = ("probabilities", "value")
@@ -176,9 +180,13 @@ class LooplineModel(kserve.Model):
             raise self._failure(err) from err
 
     def _failure(self, err: Exception) -> InferenceError:
-        """Count a failure inside the model and turn it into a 500 naming the error's type."""
+        """Count a failure inside the model and turn it into a 500 with an error id; the type and detail
+        go to the server log under that id, never into the answer (they can hold paths and tensor names)."""
         FAILED.labels(model=self.name, error=type(err).__name__).inc()
-        return InferenceError(f"{type(err).__name__}: {err}")
+        error_id = secrets.token_hex(6)
+        logger.error("model %s failed on a request (error id %s): %s: %s", self.name, error_id, type(err).__name__, err)
+        return InferenceError(f"model {self.name!r} failed on this request (error id {error_id}; "
+                              "the server log has the detail)")
 
     def _explain(self, columns: dict[str, np.ndarray]) -> dict:
         """Integrated gradients over the encoded inputs the dense layers see, summed per raw feature.
