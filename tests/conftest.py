@@ -9,8 +9,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -18,8 +16,9 @@ import pytest
 
 from loopline import paths
 
-# Fixtures of their own modules: `pushgateway`; `scorer`, `labelled_rows`, `train_rows`; `fake_kfp`.
-pytest_plugins = ("support.pushgateway", "support.penguin_rows", "fakes.kfp_fixture")
+# Fixtures of their own modules: `pushgateway`; `scorer`, `labelled_rows`, `train_rows`; `emulator` (one a test
+# can stop); `fake_kfp`.
+pytest_plugins = ("support.pushgateway", "support.penguin_rows", "support.gcs_emulator", "fakes.kfp_fixture")
 
 ROOT = paths.ROOT
 FIXTURES = ROOT / "tests" / "data" / "fixtures"
@@ -45,34 +44,19 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"gcp-storage-emulator exited with {proc.returncode}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"gcp-storage-emulator did not listen on port {port} within {timeout} s")
-
-
 @pytest.fixture(scope="session")
 def gcs_bucket() -> Iterator[str]:
-    """A real gcp-storage-emulator on a free loopback port, STORAGE_EMULATOR_HOST set; yields a bucket name."""
+    """A real gcp-storage-emulator (support/gcs_emulator.py: with GCS's upload preconditions) on a free loopback
+    port, in memory, STORAGE_EMULATOR_HOST set; yields a bucket name."""
     from components.lib import uri as uri_io
+    from support import gcs_emulator
 
     port = _free_port()
-    emulator = Path(sys.executable).with_name("gcp-storage-emulator")
-    proc = subprocess.Popen(
-        [str(emulator), "start", "--host", "127.0.0.1", "--port", str(port), "--in-memory",
-         "--default-bucket", EMULATOR_BUCKET, "-q"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = subprocess.Popen(gcs_emulator.command(port, "--in-memory", "--default-bucket", EMULATOR_BUCKET),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     previous = os.environ.get("STORAGE_EMULATOR_HOST")
     try:
-        _wait_for_port(port, proc)
+        gcs_emulator.wait_listening(f"http://127.0.0.1:{port}", proc)
         os.environ["STORAGE_EMULATOR_HOST"] = f"http://127.0.0.1:{port}"
         uri_io.gcs_client.cache_clear()
         yield EMULATOR_BUCKET

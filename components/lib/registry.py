@@ -11,14 +11,16 @@ The root is a local folder or a `gs://bucket/prefix`; per model name:
 A version without `_COMPLETE` is invisible to every read, so an interrupted registration leaves
 nothing visible (`registry_versions` copies a version in and out). Claiming n is atomic: locally
 `os.mkdir` of `versions/<n>`; on gs:// creating `_CLAIM` with `if_generation_match=0`, which GCS
-enforces (gcp-storage-emulator does not: there the claim is checked by existence and by reading it
-back, a best effort a tight race can defeat).
+enforces; the claim is also read back, for stores that ignore the precondition (gcp-storage-emulator
+does, unless started as the tests start it: tests/support/gcs_emulator.py).
 
 Aliases: `production` and `previous`. `production.json` also holds "history", the versions that
 were production before it, newest first, minus versions rolled back from: promote pushes the old
 production onto it, rollback pops it, so rolling back twice goes two promotions back (never back to
 the version just rolled back from) and fails clearly when nothing is left. `previous.json` mirrors
-the head of that history. Alias writes are last-writer-wins (no lock): promotions are rare.
+the head of that history. A promotion or rollback holds the model's alias lock (`registry_lock`)
+from reading production to appending its event, so racing ones take turns and the aliases and
+the audit log agree afterwards.
 
 The audit log's files are `registry_audit`'s; names, JSON and time stamps follow `registry_records`.
 Nothing here imports TensorFlow or kfp: the serving environment uses the registry too.
@@ -29,12 +31,14 @@ from __future__ import annotations
 import json
 import secrets
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, NoReturn, TypeVar
 
 from components.lib import registry_audit as audit
 from components.lib import uri as uri_io
+from components.lib.registry_lock import LOCK_FILE, locked
 from components.lib.registry_records import (
     NAME_PATTERN,
     RegistryError,
@@ -230,6 +234,11 @@ class Registry:
         record = self._read_alias(model, name)
         return None if record is None else self.version(model, record["version"])
 
+    def _alias_lock(self, model: str, run: str) -> AbstractContextManager[None]:
+        """The model's alias lock, held by `run` for one promotion or rollback."""
+        return locked(uri_io.join(self._model_uri(model), ALIASES_DIR, LOCK_FILE), run,
+                      f"the aliases of model {model!r}")
+
     def _set_alias(self, model: str, name: str, record: dict | None) -> None:
         if record is None:
             uri_io.delete(self._alias_uri(model, name))
@@ -240,6 +249,10 @@ class Registry:
         """Make version `number` production; the old production becomes previous. Records `promoted`."""
         require_reason(reason, "promote")
         self.version(model, number)
+        with self._alias_lock(model, run):
+            self._promote(model, number, run, reason)
+
+    def _promote(self, model: str, number: int, run: str, reason: str) -> None:
         current = self._read_alias(model, PRODUCTION)
         if current is not None and current["version"] == number:
             self._append(model, audit.PROMOTED, number, run, reason, {"previous": None, "unchanged": True})
@@ -258,6 +271,10 @@ class Registry:
         becomes previous, so a second rollback goes one more promotion back, never ping-pongs.
         """
         require_reason(reason, "rollback")
+        with self._alias_lock(model, run):
+            return self._rollback(model, run, reason)
+
+    def _rollback(self, model: str, run: str, reason: str) -> Version:
         current = self._read_alias(model, PRODUCTION)
         if current is None:
             raise RegistryError(f"model {model!r} has no production version to roll back from; registry {self.root}")

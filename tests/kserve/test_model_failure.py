@@ -31,7 +31,8 @@ def test_failure_inside_the_model_is_500_with_an_error_id_and_serving_goes_on(
             assert re.fullmatch(r"model 'broken' failed on this request \(error id [0-9a-f]{12}; the server log "
                                 r"has the detail\)", answer["error"]), answer
         error_id = answer["error"].split("error id ")[1][:12]
-        assert any(error_id in line and "Error" in line for line in server.log_tail(200_000).splitlines()), server.log_tail()
+        logged = server.log_tail(200_000).splitlines()
+        assert any(error_id in line and "Error" in line for line in logged), server.log_tail()
         status, answer = call(f"{server.url}/v1/models/good:predict", {"instances": [row]})
         assert status == 200 and answer["predictions"][0]["label"] in {"Adelie", "Chinstrap", "Gentoo"}, answer
         failed = [line for line in fetch_text(f"{server.url}/metrics").splitlines()

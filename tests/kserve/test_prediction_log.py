@@ -4,24 +4,21 @@ a broken folder, a full queue and a storage outage; and a broken log fails no re
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 import urllib.request
 from collections import Counter
 from pathlib import Path
-from typing import Iterator
 
 import pyarrow.parquet as pq
 import pytest
 
 from components.lib import uri as uri_io
-from components.lib.serving import LocalServer, fetch_text, free_port
+from components.lib.serving import LocalServer, fetch_text
 from loopline import paths
+from support.gcs_emulator import OUTAGE_BUCKET, Emulator
 
 SERVING_PYTHON = str(paths.SERVING_PYTHON)
-BUCKET = "loopline-outage"
+BUCKET = OUTAGE_BUCKET
 
 pytestmark = pytest.mark.serving
 
@@ -134,47 +131,6 @@ def test_rows_wait_in_the_spool_while_the_folder_is_unwritable_and_arrive_when_i
     assert ids == Counter(f"{request}:{row}" for request in ("down-0", "down-1", "down-2", "up")
                           for row in range(len(rows)))
     assert not list((tmp_path / "spool").rglob("*.jsonl"))
-
-
-class Emulator:
-    """A gcp-storage-emulator that keeps its objects on disk, so it can be stopped and started again."""
-
-    def __init__(self, data: Path) -> None:
-        self.data, self.port, self._proc = data, free_port(), None
-
-    def start(self) -> None:
-        program = Path(sys.executable).with_name("gcp-storage-emulator")
-        self._proc = subprocess.Popen(
-            [str(program), "start", "--host", "127.0.0.1", "--port", str(self.port), "--default-bucket", BUCKET,
-             "-q"], cwd=self.data, env={**os.environ, "STORAGE_BASE": str(self.data)},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/storage/v1/b", timeout=1)
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("the storage emulator did not start")
-
-    def stop(self) -> None:
-        self._proc.terminate()
-        self._proc.wait(timeout=10)
-
-
-@pytest.fixture
-def emulator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    """An emulator of this test's own (the session's one must not go down), STORAGE_EMULATOR_HOST pointing at it."""
-    store = Emulator(tmp_path / "emulator")
-    store.data.mkdir()
-    store.start()
-    monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{store.port}")
-    uri_io.gcs_client.cache_clear()
-    try:
-        yield store
-    finally:
-        store.stop()
-        uri_io.gcs_client.cache_clear()
 
 
 def test_every_logged_row_arrives_once_through_a_storage_outage(
