@@ -130,6 +130,12 @@ class LocalServer:
                 self._proc.kill()
                 self._proc.wait()
 
+    def kill(self) -> None:
+        """SIGKILL the server and reap it: a crash, for fault tests and benchmarks."""
+        if self._proc and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+
     def close(self) -> None:
         """Stop the server and remove its log."""
         self.stop()

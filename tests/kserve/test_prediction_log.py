@@ -3,7 +3,9 @@ a broken folder, a full queue and a storage outage; and a broken log fails no re
 
 from __future__ import annotations
 
+import itertools
 import json
+import threading
 import time
 import urllib.request
 from collections import Counter
@@ -160,3 +162,64 @@ def test_every_logged_row_arrives_once_through_a_storage_outage(
     logged = Counter(json.loads(line)["inference_id"] for name in uri_io.list_files(base, recursive=True)
                      for line in uri_io.read_text(uri_io.join(base, name)).splitlines())
     assert logged == Counter(sent)
+
+
+def _load(url: str, rows: list[dict], workers: int,
+          stop: threading.Event) -> tuple[set[str], dict[str, float], list[threading.Thread]]:
+    """Requests of `rows` from `workers` threads until `stop`: the request ids sent, those answered 200 (with the
+    monotonic time of the answer) and the threads. A refused connection (the server is down) is sent, not answered."""
+    sent: set[str] = set()
+    answered: dict[str, float] = {}
+
+    def client(worker: int) -> None:
+        for i in itertools.count():
+            if stop.is_set():
+                return
+            request_id = f"w{worker}-{i}"
+            sent.add(request_id)
+            try:
+                status = _post(url, {"instances": rows}, {"x-request-id": request_id})[0]
+            except OSError:
+                time.sleep(0.01)
+                continue
+            if status == 200:
+                answered[request_id] = time.monotonic()
+
+    threads = [threading.Thread(target=client, args=(w,)) for w in range(workers)]
+    for thread in threads:
+        thread.start()
+    return sent, answered, threads
+
+
+def test_a_predictor_killed_under_load_loses_at_most_its_queue_and_a_restart_logs_on(
+        penguins_bundle: Path, penguins_splits: dict[str, Path], tmp_path: Path) -> None:
+    rows, log, spool = _rows(penguins_splits, 4), tmp_path / "log", tmp_path / "spool"
+    first = _server(penguins_bundle, str(log), spool).start()
+    stop = threading.Event()
+    sent, answered, threads = _load(f"{first.url}/v1/models/penguins:predict", rows, 4, stop)
+    time.sleep(5)
+    killed_at = time.monotonic()
+    first.kill()
+    time.sleep(0.5)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=60)
+    first.close()
+
+    logged = _logged(log)  # every file parses whole: a write cut by the kill left no half file
+    ids = Counter(r["inference_id"] for r in logged)
+    assert ids and max(ids.values()) == 1
+    assert {i.rsplit(":", 1)[0] for i in ids} <= sent
+    lost = {request for request in answered if any(f"{request}:{row}" not in ids for row in range(len(rows)))}
+    served_rows = len(answered) * len(rows)
+    # The queue holds what was sampled since the writer last took it (every 2 s or 500 rows): what the kill
+    # lost must have been answered in the last seconds, never earlier traffic.
+    assert all(answered[request] > killed_at - 2.0 - 2.0 for request in lost), (
+        len(lost), sorted(killed_at - answered[r] for r in lost)[-5:])
+    print(f"served {served_rows} rows before the kill, lost {len(lost) * len(rows)} from the log")
+
+    with _server(penguins_bundle, str(log), spool) as second:
+        assert _post(f"{second.url}/v1/models/penguins:predict", {"instances": rows},
+                     {"x-request-id": "after-restart"})[0] == 200
+    after = Counter(r["inference_id"] for r in _logged(log))
+    assert after - ids == Counter(f"after-restart:{row}" for row in range(len(rows)))
