@@ -23,6 +23,9 @@ GCS_PREFIX = "gs://"
 _GOOGLE_ERRORS = {"google.api_core.exceptions": "GoogleAPIError", "google.auth.exceptions": "GoogleAuthError",
                   "requests.exceptions": "RequestException"}
 Function = TypeVar("Function", bound=Callable)
+# How long one gs:// call retries a transient failure (an unreachable service, a 5xx) before it gives up.
+RETRY_SECONDS_ENV = "LOOPLINE_GCS_RETRY_SECONDS"
+DEFAULT_RETRY_SECONDS = 120.0  # google-cloud-storage's own default
 
 
 def is_google_error(exc: BaseException) -> bool:
@@ -72,6 +75,29 @@ def gcs_client() -> "storage.Client":
     return storage.Client()
 
 
+def retry_seconds() -> float:
+    """The retry deadline of a gs:// call: LOOPLINE_GCS_RETRY_SECONDS (read per call), else Google's 120 s."""
+    text = os.environ.get(RETRY_SECONDS_ENV, "").strip()
+    if not text:
+        return DEFAULT_RETRY_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise StorageError(f"{RETRY_SECONDS_ENV}={text!r}: give a number of seconds above 0")
+    return seconds
+
+
+def gcs_retry(conditional: bool = False) -> object:
+    """Google's default retry policy with the deadline of retry_seconds(). `conditional` keeps Google's rule
+    for uploads: retried only when a generation precondition makes the retry safe."""
+    from google.cloud.storage.retry import DEFAULT_RETRY, ConditionalRetryPolicy, is_generation_specified
+
+    policy = DEFAULT_RETRY.with_timeout(retry_seconds())
+    return ConditionalRetryPolicy(policy, is_generation_specified, ["query_params"]) if conditional else policy
+
+
 def gcs_object(uri: str) -> "storage.Blob":
     """The object a gs:// URI names (no request made)."""
     bucket_name, name = split_gcs(uri)
@@ -80,7 +106,7 @@ def gcs_object(uri: str) -> "storage.Blob":
 
 def check_bucket(blob: "storage.Blob", uri: str) -> None:
     """After an object was not found, raise if its bucket is missing too: a mistyped bucket must not look empty."""
-    if not blob.bucket.exists():
+    if not blob.bucket.exists(retry=gcs_retry()):
         raise StorageError(f"{uri}: bucket {blob.bucket.name!r} does not exist")
 
 

@@ -20,6 +20,7 @@ from components.lib.gcs import (
     gcs_client,
     gcs_object,
     gcs_prefix,
+    gcs_retry,
     is_gcs,
     split_gcs,
     storage_errors,
@@ -60,13 +61,14 @@ def _expand_gcs(uri: str) -> list[str]:
     client = gcs_client()
     if any(c in name for c in _GLOB_CHARS):
         cut = min(name.find(c) for c in _GLOB_CHARS if c in name)
-        blobs = client.list_blobs(bucket_name, prefix=name[:cut])
+        blobs = client.list_blobs(bucket_name, prefix=name[:cut], retry=gcs_retry())
         names = [b.name for b in blobs if _glob_match(b.name, name) and _is_data_name(b.name)]
-    elif name and not name.endswith("/") and client.bucket(bucket_name).blob(name).exists():
+    elif name and not name.endswith("/") and client.bucket(bucket_name).blob(name).exists(retry=gcs_retry()):
         names = [name]
     else:
         prefix = name.rstrip("/") + "/" if name else ""
-        names = [b.name for b in client.list_blobs(bucket_name, prefix=prefix) if _is_data_name(b.name)]
+        blobs = client.list_blobs(bucket_name, prefix=prefix, retry=gcs_retry())
+        names = [b.name for b in blobs if _is_data_name(b.name)]
     return sorted(f"{GCS_PREFIX}{bucket_name}/{n}" for n in names)
 
 
@@ -81,7 +83,7 @@ def exists(uri: str) -> bool:
     """True when the URI names an existing file or object."""
     if is_gcs(uri):
         blob = gcs_object(uri)
-        if not (found := bool(blob.name) and blob.exists()):
+        if not (found := bool(blob.name) and blob.exists(retry=gcs_retry())):
             check_bucket(blob, uri)
         return found
     return Path(uri).is_file()
@@ -90,7 +92,7 @@ def exists(uri: str) -> bool:
 @storage_errors
 def read_bytes(uri: str) -> bytes:
     """The whole content of a file or object."""
-    return gcs_object(uri).download_as_bytes() if is_gcs(uri) else Path(uri).read_bytes()
+    return gcs_object(uri).download_as_bytes(retry=gcs_retry()) if is_gcs(uri) else Path(uri).read_bytes()
 
 
 def read_text(uri: str) -> str:
@@ -102,12 +104,12 @@ def read_text(uri: str) -> str:
 def write_bytes(uri: str, data: bytes, attempt_timeout: float | None = None) -> None:
     """Write a file or object whole: locally through a temp file and a rename, so readers never see part of it.
 
-    gs://: with Google's own retries (up to 120 s) by default; with `attempt_timeout`, one attempt bounded by
-    it, for callers that retry (and fall back) themselves.
+    gs://: with Google's retries (for LOOPLINE_GCS_RETRY_SECONDS, 120 s when unset) by default; with
+    `attempt_timeout`, one attempt bounded by it, for callers that retry (and fall back) themselves.
     """
     if is_gcs(uri):
         if attempt_timeout is None:
-            gcs_object(uri).upload_from_string(data)
+            gcs_object(uri).upload_from_string(data, retry=gcs_retry(conditional=True))
         else:
             gcs_object(uri).upload_from_string(data, retry=None, timeout=attempt_timeout)
         return
@@ -152,7 +154,7 @@ def read_bytes_if_exists(uri: str) -> bytes | None:
 
         blob = gcs_object(uri)
         try:
-            return blob.download_as_bytes()
+            return blob.download_as_bytes(retry=gcs_retry())
         except NotFound:
             check_bucket(blob, uri)
             return None
@@ -174,10 +176,10 @@ def create_if_absent(uri: str, data: bytes) -> bool:
         from google.api_core.exceptions import PreconditionFailed
 
         blob = gcs_object(uri)
-        if blob.exists():
+        if blob.exists(retry=gcs_retry()):
             return False
         try:
-            blob.upload_from_string(data, if_generation_match=0)
+            blob.upload_from_string(data, if_generation_match=0, retry=gcs_retry(conditional=True))
         except PreconditionFailed:
             return False
         return True
@@ -204,7 +206,7 @@ def list_dirs(uri: str) -> list[str]:
     """Names of the immediate subfolders of a folder (gs://: of the "/"-delimited prefixes), sorted; [] if none."""
     if is_gcs(uri):
         bucket_name, prefix = gcs_prefix(uri)
-        blobs = gcs_client().list_blobs(bucket_name, prefix=prefix, delimiter="/")
+        blobs = gcs_client().list_blobs(bucket_name, prefix=prefix, delimiter="/", retry=gcs_retry())
         for _ in blobs:  # prefixes fill in as the pages are read
             pass
         return sorted(p[len(prefix):].rstrip("/") for p in blobs.prefixes)
@@ -217,7 +219,8 @@ def list_files(uri: str, recursive: bool = False) -> list[str]:
     """Every file under a folder (markers and hidden files too), as "/"-separated names relative to it, sorted."""
     if is_gcs(uri):
         bucket_name, prefix = gcs_prefix(uri)
-        blobs = gcs_client().list_blobs(bucket_name, prefix=prefix, delimiter=None if recursive else "/")
+        blobs = gcs_client().list_blobs(bucket_name, prefix=prefix, delimiter=None if recursive else "/",
+                                         retry=gcs_retry())
         return sorted(b.name[len(prefix):] for b in blobs if not b.name.endswith("/"))
     path = Path(uri)
     if not path.is_dir():
@@ -234,7 +237,7 @@ def delete(uri: str) -> None:
 
         blob = gcs_object(uri)
         try:
-            blob.delete()
+            blob.delete(retry=gcs_retry())
         except NotFound:
             check_bucket(blob, uri)
         return
@@ -265,7 +268,7 @@ def delete_tree(uri: str, keep: tuple[str, ...] = ()) -> None:
 def upload_file(path: Path, uri: str) -> None:
     """Copy one local file to a local path or gs:// object (not atomic: publish with a marker after it)."""
     if is_gcs(uri):
-        gcs_object(uri).upload_from_filename(str(path))
+        gcs_object(uri).upload_from_filename(str(path), retry=gcs_retry(conditional=True))
         return
     target = Path(uri)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -294,7 +297,7 @@ def download_tree(uri: str, local_dir: Path, exclude: tuple[str, ...] = ()) -> l
         target.parent.mkdir(parents=True, exist_ok=True)
         source = join(uri, name)
         if is_gcs(source):
-            gcs_object(source).download_to_filename(str(target))
+            gcs_object(source).download_to_filename(str(target), retry=gcs_retry())
         else:
             shutil.copyfile(source, target)
     return names
