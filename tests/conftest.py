@@ -16,9 +16,10 @@ import pytest
 
 from loopline import paths
 
-# Fixtures of their own modules: `pushgateway`; `scorer`, `labelled_rows`, `train_rows`; `emulator` (one a test
-# can stop); `fake_kfp`.
-pytest_plugins = ("support.pushgateway", "support.penguin_rows", "support.gcs_emulator", "fakes.kfp_fixture")
+# Fixtures of their own modules: `pushgateway`; `scorer`, `labelled_rows`, `train_rows`; `server`, `eval_rows`
+# (the served penguins); `emulator` (one a test can stop); `fake_kfp`.
+pytest_plugins = ("support.pushgateway", "support.penguin_rows", "support.penguin_server", "support.gcs_emulator",
+                  "fakes.kfp_fixture")
 
 ROOT = paths.ROOT
 FIXTURES = ROOT / "tests" / "data" / "fixtures"

@@ -1,11 +1,12 @@
-"""ASGI middleware in front of KServe's REST app: bounded request bodies, and V2 JSON sent without a Content-Type.
+"""ASGI middleware in front of KServe's REST app: bounded request bodies, and JSON sent without a JSON Content-Type.
 
 - A body over `max_body_bytes` is refused with 413 before anything parses it: at once when its
   Content-Length says so, else as soon as a chunked body passes the limit (nothing beyond the limit
   is read or kept), so an oversized request costs the server at most the limit in memory.
-- A POST with no Content-Type and no binary-data header (`inference-header-content-length`) is
-  JSON: tritonclient's JSON mode sends V2 requests that way, and KServe would otherwise take the
-  body for the binary tensor extension and refuse it. The binary extension is unchanged.
+- A POST with no binary-data header (`inference-header-content-length`) and no Content-Type, or
+  the form-encoded one `curl -d` sends by default, is JSON: tritonclient's JSON mode sends V2
+  requests without one, KServe's docs show `curl -d @input.json`, and KServe would otherwise take
+  the body for raw bytes and refuse it. The binary extension is unchanged.
 - With `loopback_only`, a client not on the loopback interface gets 403: KServe binds every
   interface (0.0.0.0 is hard-coded), so this is where a laptop's server turns the network away.
 - With the repository API off, `/v2/repository/...` (load, unload, index) answers 404 saying so.
@@ -31,6 +32,7 @@ Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 BINARY_HEADER = b"inference-header-content-length"
+FORM_ENCODED = b"application/x-www-form-urlencoded"  # what `curl -d` sends unless told otherwise
 REPOSITORY_API = "/v2/repository/"
 LOOPBACK = {"127.0.0.1", "::1"}
 
@@ -68,8 +70,9 @@ class HttpGuard:
             if size > self.max_body_bytes:
                 return await self._too_large(send)
             more = message.get("more_body", False)
-        if b"content-type" not in headers and BINARY_HEADER not in headers:
-            scope = {**scope, "headers": [*scope["headers"], (b"content-type", b"application/json")]}
+        if _sent_as_json(headers):
+            scope = {**scope, "headers": [*((n, v) for n, v in scope["headers"] if n.lower() != b"content-type"),
+                                          (b"content-type", b"application/json")]}
         replay = iter([{"type": "http.request", "body": b"".join(chunks), "more_body": False}])
 
         async def replayed() -> Message:
@@ -98,6 +101,12 @@ class HttpGuard:
     async def _too_large(self, send: Send) -> None:
         await _answer(send, 413, f"request body over {self.max_body_bytes:,} bytes, the server's limit "
                                  "(--max_body_bytes): send fewer rows per request")
+
+
+def _sent_as_json(headers: dict[bytes, bytes]) -> bool:
+    """A body without a binary-data header and with no Content-Type, or curl's `-d` default (form-encoded)."""
+    content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+    return BINARY_HEADER not in headers and content_type in (b"", FORM_ENCODED)
 
 
 async def _answer(send: Send, status: int, error: str) -> None:

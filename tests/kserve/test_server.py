@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import shutil
 import struct
 import subprocess
@@ -13,31 +12,17 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
 
 from components.lib.inference import BundleModel
 from components.lib.serving import LocalServer, call, fetch_text
 from loopline import paths
+from support.penguin_server import MAX_BATCH
 
 ROOT = paths.ROOT
 SERVING_PYTHON = paths.SERVING_PYTHON
-MAX_BATCH = 8
 
 pytestmark = pytest.mark.serving
-
-
-@pytest.fixture(scope="module")
-def server(penguins_bundle: Path) -> Iterator[str]:
-    """`python -m loopline_predictor` from .venv-serving on free loopback ports; yields its base URL."""
-    with LocalServer(penguins_bundle, "penguins", max_batch_size=MAX_BATCH, python=str(SERVING_PYTHON)) as running:
-        yield running.url
-
-
-@pytest.fixture(scope="module")
-def eval_rows(penguins_splits: dict[str, Path]) -> list[dict]:
-    table = pq.read_table(next(penguins_splits["eval"].glob("*.parquet")))
-    return table.drop(["species"]).to_pylist()[:MAX_BATCH]
 
 
 def _expected(bundle: Path, rows: list[dict]) -> np.ndarray:
@@ -153,27 +138,6 @@ def test_a_nan_literal_is_400_naming_the_row_and_feature(server: str, eval_rows:
     assert status == 400, answer
     assert answer["error"] == (f"instances[1], feature 'bill_depth_mm': {json.dumps(value)} is not valid JSON; "
                                "send null for a missing value")
-
-
-def test_kserves_own_v2_client_works_unmodified(server: str, penguins_bundle: Path, eval_rows: list[dict],
-                                                tmp_path: Path) -> None:
-    spec = BundleModel(penguins_bundle).spec
-    rows = [r for r in eval_rows if all(v is not None for v in r.values())]
-    inputs = [{"name": f.name, "datatype": "BYTES" if f.kind == "categorical" else "FP32",
-               "data": [r[f.name] if f.kind == "categorical" else float(r[f.name]) for r in rows]}
-              for f in spec.features]
-    (tmp_path / "inputs.json").write_text(json.dumps(inputs))
-    proc = subprocess.run(
-        [str(SERVING_PYTHON), str(ROOT / "tests" / "kserve" / "v2_client.py"), server, "penguins",
-         str(tmp_path / "inputs.json")],
-        capture_output=True, text=True, timeout=120, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    outputs = json.loads(proc.stdout.strip().splitlines()[-1])
-    np.testing.assert_allclose(np.array(outputs["probabilities"]["data"]), _expected(penguins_bundle, rows),
-                               atol=1e-5)
-    assert outputs["label"]["data"] == [spec.classes[i] for i in
-                                        np.array(outputs["probabilities"]["data"]).argmax(axis=1)]
 
 
 def test_metrics_count_predictions_by_label_and_rejections_by_reason(server: str, eval_rows: list[dict]) -> None:
