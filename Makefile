@@ -31,7 +31,7 @@ PIPELINE_ROOT ?=
 CACHING ?=
 OUT ?=
 
-.PHONY: help install tools lock run serve compile images lint test test-fast bench bench-validate bench-pipeline bench-serve bench-monitor bench-body-limit clean
+.PHONY: help install tools lock run serve compile images lint test test-fast bench bench-validate bench-pipeline bench-serve bench-monitor bench-body-limit soak clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -118,6 +118,10 @@ bench-body-limit: install  ## oversized request bodies: the predictor's memory w
 bench-serve: install  ## the served endpoint vs a typical KServe predictor, with wrk (installed when missing)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	cd bench && ../.venv/bin/python bench_serve.py
+
+soak: install  ## the predictor under 64 connections for 10 minutes, hot reloaded every minute: RSS, errors, logged rows (MINUTES=...; wrk installed when missing)
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	cd bench && ../.venv/bin/python bench_soak.py $(if $(MINUTES),--minutes $(MINUTES))
 
 # Evidently gets its own venv (out/bench/monitor/, from bench/requirements-evidently.txt), made with $(UV).
 bench-monitor: install  ## monitor on 100k, 1M, 5M logged rows vs Evidently's PSI report and a pyarrow JSON read (ROWS=...)

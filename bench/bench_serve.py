@@ -58,11 +58,12 @@ def _body(protocol: str, rows: int) -> str:
                                   for n, v in ROW.items()]})
 
 
-def _wrk(url: str, body: str, connections: int, script_dir: Path) -> dict:
+def _wrk(url: str, body: str, connections: int, script_dir: Path, duration: str = DURATION) -> dict:
+    """One wrk run (POSTing `body`, --latency): requests/s, p50/p99 ms, requests done, errors (non-2xx + socket)."""
     script = script_dir / "post.lua"
     script.write_text('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
                       f"wrk.body = {json.dumps(body)}\n")
-    command = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{DURATION}", "--latency",
+    command = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{duration}", "--latency",
                "-s", str(script), url]
     out = subprocess.run(command,
                          capture_output=True, text=True, check=True).stdout
@@ -71,12 +72,13 @@ def _wrk(url: str, body: str, connections: int, script_dir: Path) -> dict:
         value, unit = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE).groups()
         return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
 
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50_ms": latency("50%"),
-            "p99_ms": latency("99%"),
-            "errors": int(errors.group(1)) if errors else 0 + (
-                sum(map(int, socket_errors.groups())) if socket_errors else 0)}
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50_ms": latency("50%"),
+              "p99_ms": latency("99%"), "requests": int(re.search(r"(\d+) requests in ", out).group(1)),
+              "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+              "socket_errors": sum(map(int, socket_errors.groups())) if socket_errors else 0}
+    return {**result, "errors": result["non_2xx"] + result["socket_errors"]}
 
 
 def _peak_rss_mb(pid: int) -> float:
