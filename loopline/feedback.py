@@ -58,7 +58,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--labels", required=True, metavar="FILE|URI",
                         help="a .csv, .parquet/.pq or .jsonl/.ndjson file, local or gs://, with the columns "
                              "inference_id, label and optionally time (ISO; UTC unless an offset is given)")
-    parser.add_argument("--model", default="penguins")
+    parser.add_argument("--model", default="", help="default: the registry's only model")
     parser.add_argument("--prediction-log", default=str(paths.PREDICTION_LOG), metavar="URI",
                         help="the predictor's prediction log; the labels are stored in its _labels folder "
                              "(default %(default)s)")
@@ -77,11 +77,15 @@ def _versions(checked: Checked) -> str:
 
 def run_feedback(args: argparse.Namespace) -> int:
     """Run `loopline feedback`: one line for what was stored, one more for what was refused (--skip-invalid)."""
-    result = feedback(uri_io.absolute(args.labels), args.model, uri_io.absolute(args.prediction_log),
-                      uri_io.absolute(args.registry), args.lookback_days, args.skip_invalid)
+    from loopline.preflight import model_in_registry
+
+    registry = uri_io.absolute(args.registry)
+    model = args.model or model_in_registry(registry)
+    result = feedback(uri_io.absolute(args.labels), model, uri_io.absolute(args.prediction_log), registry,
+                      args.lookback_days, args.skip_invalid)
     checked, batch = result.checked, result.batch
     stored = (f"({_versions(checked)}) in {batch.uri}" if batch.rows else "(every row was refused)")
-    print(f"{output.PREFIX}: feedback: stored {batch.rows} label{'' if batch.rows == 1 else 's'} for {args.model} "
+    print(f"{output.PREFIX}: feedback: stored {batch.rows} label{'' if batch.rows == 1 else 's'} for {model} "
           f"{stored}")
     if batch.refused_uri:
         print(f"{output.PREFIX}: feedback: {checked.summary()}; all of them written to {batch.refused_uri}")

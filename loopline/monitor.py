@@ -22,7 +22,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("monitor", help="drift of the served traffic against the production baseline")
     parser.add_argument("--prediction-log", default=str(paths.PREDICTION_LOG), metavar="URI",
                         help="the predictor's prediction log: a folder or gs:// URI (default %(default)s)")
-    parser.add_argument("--model", default="penguins")
+    parser.add_argument("--model", default="", help="default: the registry's only model")
     parser.add_argument("--registry", default=str(paths.REGISTRY), metavar="URI")
     parser.add_argument("--hours", type=float, default=24.0, help="the window: the last H hours (default 24)")
     parser.add_argument("--since", default="", help="the window's start, ISO time (UTC unless an offset is given)")
@@ -84,8 +84,11 @@ def run_monitor(args: argparse.Namespace) -> int:
     from components.monitor.log_reading import window_of
     from components.monitor.measures import MEASURES
     from components.monitor.performance import PerformanceSettings
+    from loopline.preflight import model_in_registry
 
-    result = monitor(uri_io.absolute(args.prediction_log), args.model, uri_io.absolute(args.registry),
+    registry = uri_io.absolute(args.registry)
+    model = args.model or model_in_registry(registry)
+    result = monitor(uri_io.absolute(args.prediction_log), model, registry,
                      window_of(args.since, args.until, args.hours), thresholds=dict(args.threshold),
                      min_rows=args.min_rows, log=lambda _: None,
                      settings=PerformanceSettings(maturity_hours=args.maturity_hours, min_labels=args.min_labels,

@@ -17,7 +17,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     """Add the `predict` subcommand to the `loopline` command."""
     parser = subparsers.add_parser("predict", help="send rows to a V1/V2 endpoint and print the predictions")
     parser.add_argument("--url", required=True, help="the server's base URL, e.g. http://127.0.0.1:8080")
-    parser.add_argument("--model", default="penguins")
+    parser.add_argument("--model", default="", help="default: the server's only model")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--csv", type=Path, help="rows to send (a header row; NA or empty = missing)")
     source.add_argument("--json", type=Path, help='a list of {feature: value} objects, or {"instances": [...]}')
@@ -51,6 +51,19 @@ def _v2_body(rows: list[dict[str, Any]]) -> dict:
     return {"inputs": inputs}
 
 
+def _served_model(base: str, headers: dict[str, str]) -> str:
+    """The server's only model (V1 `GET /v1/models`), when --model is not given; a LooplineInputError otherwise."""
+    try:
+        with urllib.request.urlopen(urllib.request.Request(f"{base}/v1/models", headers=headers), timeout=60) as answer:
+            models = json.loads(answer.read()).get("models", [])
+    except (OSError, ValueError, AttributeError) as err:
+        raise LooplineInputError(f"cannot list the models of {base} (give --model): {err}") from err
+    if len(models) != 1:
+        raise LooplineInputError(f"{base} serves {'the models ' + ', '.join(models) if models else 'no model'}: "
+                                 "give --model")
+    return models[0]
+
+
 def run_predict(args: argparse.Namespace) -> int:
     """Run `loopline predict`: one JSON answer printed; one clear line and exit 1 on failure."""
     try:
@@ -58,13 +71,14 @@ def run_predict(args: argparse.Namespace) -> int:
     except (OSError, ValueError, KeyError) as err:
         raise LooplineInputError(f"cannot read the rows: {err}") from err
     base = args.url.rstrip("/")
-    url, body = ((f"{base}/v1/models/{args.model}:predict", {"instances": rows}) if args.protocol == "v1"
-                 else (f"{base}/v2/models/{args.model}/infer", _v2_body(rows)))
     headers = {"Content-Type": "application/json"}
     if args.token:
         headers["Authorization"] = f"Bearer {args.token}"
     if args.host:
         headers["Host"] = args.host
+    model = args.model or _served_model(base, headers)
+    url, body = ((f"{base}/v1/models/{model}:predict", {"instances": rows}) if args.protocol == "v1"
+                 else (f"{base}/v2/models/{model}/infer", _v2_body(rows)))
     request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=60) as response:

@@ -4,6 +4,7 @@ left to the steps, which check it again anyway)."""
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import PurePosixPath
 from typing import Any
@@ -18,8 +19,12 @@ from components.evaluate.decision import parse_limits
 from components.ingest.reading import CSV_NULLS, PARQUET_MAGIC
 from components.lib import uri as uri_io
 from components.lib.bundle import CLASSIFICATION, REGRESSION
+from components.lib.registry import Registry
 from components.lib.registry_records import check_name
+from components.monitor.drift import CHECKS as DRIFT_CHECKS
+from components.monitor.log_reading import parse_time
 from components.train.hyperparameters import Hyperparameters
+from components.validate.thresholds import Thresholds
 
 HEADER_BYTES = 1 << 20  # CSV types are inferred from this much of the first file, as a first look
 SAMPLE_ROWS = 1 << 16
@@ -72,25 +77,85 @@ def _task(task: str, label: pa.Array | None, curated_schema: bool) -> str | None
     return None
 
 
+def _check_split(arguments: dict[str, Any]) -> None:
+    """The split and the validate thresholds: an eval fraction in (0, 1); each threshold off (<= 0) or at most 1
+    (L-infinity and Jensen-Shannon distances never pass 1, so a higher threshold could never fire)."""
+    if not 0.0 < arguments["eval_fraction"] < 1.0:
+        raise LooplineInputError(f"--eval-fraction must be between 0 and 1, not {arguments['eval_fraction']}")
+    for name in Thresholds.__dataclass_fields__:
+        if arguments[name] > 1.0:
+            raise LooplineInputError(f"--{name.replace('_', '-')} must be at most 1 (<= 0 turns it off), "
+                                     f"not {arguments[name]}")
+
+
+def _check_columns(arguments: dict[str, Any], named: list[str]) -> pa.RecordBatch | None:
+    """The source's first rows, after checking that every column the parameters name is in them."""
+    sample = source_sample(arguments["source"])
+    key = [arguments["key_column"]] if arguments["key_column"] else []
+    unknown = [name for name in [arguments["label_column"], *named, *key]
+               if sample is not None and name not in sample.schema.names]
+    if unknown:
+        raise LooplineInputError(f"columns {unknown} are not in the source {arguments['source']}; "
+                                 f"it has {sample.schema.names}")
+    return sample
+
+
+def check_data_validation(arguments: dict[str, Any]) -> None:
+    """Refuse a data-validation run whose parameters are wrong, before it starts."""
+    _check_split(arguments)
+    _check_columns(arguments, [])
+
+
 def check_training(arguments: dict[str, Any]) -> None:
     """Refuse a training run whose parameters are wrong, before it starts."""
     check_name(arguments["model_name"])
-    if not 0.0 < arguments["eval_fraction"] < 1.0:
-        raise LooplineInputError(f"--eval-fraction must be between 0 and 1, not {arguments['eval_fraction']}")
+    _check_split(arguments)
     hp = Hyperparameters(**{name: arguments[name] for name in Hyperparameters.__dataclass_fields__})
     problems = hp.problems()
     if problems:
         raise LooplineInputError("; ".join(problems))
-    sample = source_sample(arguments["source"])
+    sample = _check_columns(arguments, [*arguments["features"], *arguments["exclude_features"]])
     label = arguments["label_column"]
-    if sample is not None:
-        key = [arguments["key_column"]] if arguments["key_column"] else []
-        named = [label, *arguments["features"], *arguments["exclude_features"], *key]
-        unknown = [name for name in named if name not in sample.schema.names]
-        if unknown:
-            raise LooplineInputError(f"columns {unknown} are not in the source {arguments['source']}; "
-                                     f"it has {sample.schema.names}")
     task = _task(arguments["task"], sample.column(label) if sample is not None else None,
                  bool(arguments["schema_uri"]))
     if task is not None:
         parse_limits(task, arguments["floors"])
+
+
+def model_in_registry(registry_uri: str) -> str:
+    """The registry's only model, the one to monitor when none is named; a LooplineInputError naming the
+    models (or their absence) otherwise."""
+    models = Registry(registry_uri).models()
+    if len(models) != 1:
+        held = f"holds the models {', '.join(models)}" if models else "holds no model (train one first)"
+        raise LooplineInputError(f"the registry {registry_uri} {held}: give --model-name")
+    return models[0]
+
+
+# Drift measures bounded by 1 (JS in bits, L-infinity, the new-bin share): a threshold above it never fires.
+_AT_MOST_ONE = ("js", "linf", "new")
+
+
+def check_monitoring(arguments: dict[str, Any]) -> None:
+    """Refuse a monitoring run whose parameters are wrong, before it starts."""
+    check_name(arguments["model_name"])
+    for check, value in arguments["thresholds"].items():
+        if check not in DRIFT_CHECKS:
+            raise LooplineInputError(f"--threshold {check}: no such drift check; checks: {', '.join(DRIFT_CHECKS)}")
+        if not 0.0 < value <= (1.0 if check in _AT_MOST_ONE else math.inf):
+            bound = "in (0, 1]" if check in _AT_MOST_ONE else "above 0"
+            raise LooplineInputError(f"--threshold {check} must be {bound}, not {value}")
+    if not arguments["since"] and not arguments["window_hours"] > 0:
+        raise LooplineInputError(f"--window-hours must be above 0, not {arguments['window_hours']}")
+    if not 0.0 <= arguments["performance_tolerance"] <= 1.0:
+        raise LooplineInputError(f"--performance-tolerance must be between 0 and 1, "
+                                 f"not {arguments['performance_tolerance']}")
+    for name in ("min_rows", "min_labels", "maturity_hours", "cooldown_hours"):
+        if arguments[name] < 0:
+            raise LooplineInputError(f"--{name.replace('_', '-')} must not be negative, not {arguments[name]}")
+    for name in ("since", "until"):
+        if arguments[name]:
+            try:
+                parse_time(arguments[name])
+            except LooplineInputError as exc:
+                raise LooplineInputError(f"--{name}: {exc}") from None

@@ -33,7 +33,7 @@ def _add_monitoring_args(parser: argparse.ArgumentParser) -> None:
                         help="the predictor's prediction log: a folder or gs:// URI")
     parser.add_argument("--registry", dest="registry_uri", default=str(paths.REGISTRY),
                         help="model registry: a folder or gs:// URI")
-    parser.add_argument("--model-name", default="penguins")
+    parser.add_argument("--model-name", default="", help="default: the registry's only model")
     parser.add_argument("--window-hours", type=float, default=24.0, help="the window: the last H hours")
     parser.add_argument("--since", default="", help="the window's start (ISO time); with --until instead of hours")
     parser.add_argument("--until", default="", help="the window's end (ISO time; default: now)")
@@ -150,6 +150,14 @@ def run(args: argparse.Namespace) -> int:
             print(f"{output.PREFIX}: model name {arguments['model_name']!r}, from the source's name "
                   "(--model-name to choose another)")
         preflight.check_training(arguments)
+    elif args.pipeline == "monitoring":
+        if not arguments["model_name"]:
+            arguments["model_name"] = preflight.model_in_registry(arguments["registry_uri"])
+            print(f"{output.PREFIX}: model {arguments['model_name']!r}, the registry's only one "
+                  "(--model-name to name another)")
+        preflight.check_monitoring(arguments)
+    else:
+        preflight.check_data_validation(arguments)
     print(f"{output.PREFIX}: running pipeline {args.pipeline} with kfp.local"
           + ("" if args.verbose else " (a line per step; --verbose streams the full log)"), flush=True)
     result = run_locally(args.pipeline, arguments, args.pipeline_root, verbose=args.verbose)

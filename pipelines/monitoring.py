@@ -20,7 +20,7 @@ def create_pipeline(settings: CompileSettings) -> dsl.graph_component.GraphCompo
     def monitoring_pipeline(
         prediction_log_uri: str,
         registry_uri: str,
-        model_name: str = "penguins",
+        model_name: str,
         window_hours: float = 24.0,
         since: str = "",
         until: str = "",

@@ -11,20 +11,9 @@ from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_p
 from components import keys
 from components.errors import LooplineInputError
 from components.lib import uri as uri_io
+from components.validate.thresholds import Thresholds
 
 Stats = statistics_pb2.DatasetFeatureStatisticsList
-
-
-@dataclass(frozen=True, kw_only=True)
-class Thresholds:
-    """Comparator thresholds: L-infinity for categorical, Jensen-Shannon for numeric; <= 0 turns one off.
-
-    Each field is the validate component's (and the pipelines') parameter of the same name."""
-
-    drift_categorical_threshold: float = 0.2
-    drift_numeric_threshold: float = 0.2
-    skew_categorical_threshold: float = 0.2
-    skew_numeric_threshold: float = 0.2
 
 
 @dataclass(frozen=True)

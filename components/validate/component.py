@@ -31,9 +31,9 @@ def validate(
     from collections import namedtuple
     from pathlib import Path
 
-    from components.validate.checks import Thresholds
     from components.validate.executor import ValidateOutputs
     from components.validate.executor import validate as run_validate
+    from components.validate.thresholds import Thresholds
 
     result = run_validate(
         Path(train.path),

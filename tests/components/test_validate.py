@@ -158,7 +158,7 @@ def test_train_eval_skew_is_found(profile, clean_run, tmp_path: Path) -> None:
 def test_thresholds_at_zero_turn_the_comparison_off(profile, clean_run, tmp_path: Path) -> None:
     _, train, _, _ = clean_run
     evaluation = _dataset(profile, tmp_path / "eval", seed=14, problems=Problems(shift={"flipper_length_mm": 25.0}))
-    from components.validate.checks import Thresholds
+    from components.validate.thresholds import Thresholds
 
     off = Thresholds(drift_categorical_threshold=0, drift_numeric_threshold=0, skew_categorical_threshold=0,
                      skew_numeric_threshold=0)

@@ -87,12 +87,13 @@ def test_penguins_run_writes_every_artifact(penguins_run) -> None:
 
 
 def test_a_refused_source_fails_the_run_naming_the_problem(tmp_path: Path) -> None:
+    (tmp_path / "empty.csv").write_text("species,bill_length_mm\n")  # nothing for the checks before the run
     proc = _loopline(
-        "run", "data-validation", "--label", "kind", "--pipeline-root", str(tmp_path / "root")
+        "run", "data-validation", "--source", str(tmp_path / "empty.csv"), "--pipeline-root", str(tmp_path / "root")
     )
     assert proc.returncode == 1
     failed = proc.stdout.split("FAILURE; its last lines:", 1)[1]
-    assert "label column 'kind' is absent" in failed, "the failed step's own error is shown"
+    assert "empty.csv: has a header but zero rows" in failed, "the failed step's own error is shown"
     assert "pipeline data-validation FAILED" in proc.stdout and "loopline: full log: " in proc.stdout
     last = proc.stderr.strip().splitlines()[-1]
     assert last == ("loopline: Pipeline 'loopline-data-validation' finished with status FAILURE. "

@@ -15,7 +15,7 @@ import pytest
 from components.catalog import CONTRACTS
 from components.monitor.performance import PerformanceSettings
 from components.train.hyperparameters import Hyperparameters
-from components.validate.checks import Thresholds
+from components.validate.thresholds import Thresholds
 from loopline import cli
 from loopline.run import pipeline_arguments
 from pipelines import PIPELINES, create
@@ -27,8 +27,9 @@ RENAMED = {"deploy_target": "target", "kserve_namespace": "namespace", "retrain_
 # no default for a source, registry or prediction log, and "" for the model repository and the local
 # retraining root), given as absolute paths.
 LOCAL_CHOICES = {"source", "registry_uri", "model_repository", "prediction_log_uri", "local_pipeline_root"}
-# The training pipeline requires a model name (no data set's name is a safe default); `loopline run`
-# derives one from the source when --model-name is not given (loopline/preflight.py).
+# The training and monitoring pipelines require a model name (no data set's name is a safe default);
+# `loopline run` derives one when --model-name is not given: from the source (training), the registry's
+# only model (monitoring) (loopline/preflight.py).
 DERIVED = {"model_name"}
 # A component default that is neutral on purpose: evaluate alone compares with nothing (no registry,
 # no model name); in a pipeline both always come from the pipeline's parameters.
@@ -64,7 +65,7 @@ def test_loopline_run_defaults_like_the_pipeline(pipeline: str, pipeline_default
     args = cli.build_parser().parse_args(["run", pipeline])
     given = pipeline_arguments(args)
     defaults = pipeline_defaults[pipeline]
-    derived = DERIVED if pipeline == "training" else set()
+    derived = DERIVED if pipeline in ("training", "monitoring") else set()
     assert set(given) - LOCAL_CHOICES - derived <= set(defaults), "every option maps to a pipeline parameter"
     assert set(defaults) - set(given) == set(), "every defaulted pipeline parameter has an option"
     for name in set(given) - LOCAL_CHOICES - derived:
