@@ -114,7 +114,8 @@ def check_training(arguments: dict[str, Any]) -> None:
     problems = hp.problems()
     if problems:
         raise LooplineInputError("; ".join(problems))
-    sample = _check_columns(arguments, [*arguments["features"], *arguments["exclude_features"]])
+    sample = _check_columns(arguments, [*arguments["features"], *arguments["exclude_features"],
+                                        *arguments["categorical_features"]])
     label = arguments["label_column"]
     task = _task(arguments["task"], sample.column(label) if sample is not None else None,
                  bool(arguments["schema_uri"]))

@@ -85,6 +85,8 @@ def _add_training_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-name", default="", help="default: derived from the source's file or folder name")
     parser.add_argument("--features", type=names, default=[], help="comma-separated features (default: all)")
     parser.add_argument("--exclude-features", type=names, default=[])
+    parser.add_argument("--categorical-features", type=names, default=[],
+                        help="comma-separated columns to take as categories whatever their type (integer codes)")
     parser.add_argument("--task", choices=["auto", "classification", "regression"], default="auto")
     parser.add_argument("--hidden-units", type=int, default=16)
     parser.add_argument("--hidden-layers", type=int, default=1)

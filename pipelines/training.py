@@ -24,6 +24,7 @@ def create_pipeline(settings: CompileSettings) -> dsl.graph_component.GraphCompo
         label_column: str = "species",
         features: list = [],
         exclude_features: list = [],
+        categorical_features: list = [],
         task: str = "auto",
         eval_fraction: float = 0.2,
         key_column: str = "",
@@ -70,7 +71,8 @@ def create_pipeline(settings: CompileSettings) -> dsl.graph_component.GraphCompo
         trained = configure(steps.train(
             train=data.outputs[keys.TRAIN], eval=data.outputs[keys.EVAL], schema=checked.outputs[keys.SCHEMA],
             statistics=checked.outputs[keys.STATISTICS],
-            label_column=label_column, features=features, exclude_features=exclude_features, task=task,
+            label_column=label_column, features=features, exclude_features=exclude_features,
+            categorical_features=categorical_features, task=task,
             hidden_units=hidden_units, hidden_layers=hidden_layers, dropout=dropout, learning_rate=learning_rate,
             epochs=epochs, batch_size=batch_size, early_stopping_patience=early_stopping_patience, seed=seed,
             trainer=trainer,

@@ -49,6 +49,7 @@ def training_arguments(registry: Registry, model: str, source: str, overrides: d
     known = {name: parameters[name] for name in Hyperparameters.__dataclass_fields__ if name in parameters}
     return {"source": source, "registry_uri": registry.root, "model_name": model,
             "label_column": metadata.get("label", ""), "features": list(metadata.get("features") or []),
+            "categorical_features": list(metadata.get("categorical_features") or []),
             "task": metadata.get("task", "auto"), **known, **overrides}
 
 

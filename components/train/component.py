@@ -10,9 +10,11 @@ def train(
     statistics: dsl.Input[dsl.Artifact],
     model: dsl.Output[dsl.Model],
     metrics: dsl.Output[dsl.Metrics],
+    report_markdown: dsl.Output[dsl.Markdown],
     label_column: str,
     features: list = [],
     exclude_features: list = [],
+    categorical_features: list = [],
     task: str = "auto",
     hidden_units: int = 16,
     hidden_layers: int = 1,
@@ -30,7 +32,9 @@ def train(
 
     Task from the label (categorical -> classification, numeric -> regression) unless `task` says.
     Features: `features` (default every schema feature but ingest's date/time columns) minus `exclude_features`
-    and the label.
+    and the label; unless `features` names them, constant columns and ids are left out. Text and booleans are
+    categories, numbers are numbers, but for `categorical_features` (integer-coded categories). The data report
+    (`report_markdown`) says what became of every column.
     `trainer`: "fused" (XLA-compiled epochs over the features encoded once) or "keras" (model.fit).
     """
     from pathlib import Path
@@ -54,6 +58,8 @@ def train(
                         trainer=trainer),
         statistics_path=Path(statistics.path) / keys.STATS_FILE.format(split=keys.TRAIN),
         dates=train.metadata.get("temporal_columns", []),
+        categorical_features=categorical_features,
+        report_path=Path(report_markdown.path),
         provenance={
             "data_hash": train.metadata.get("content_hash", ""),
             "source_uris": train.metadata.get("source_uris", []),

@@ -17,6 +17,7 @@ from components.lib.baseline import Baseline, make_baseline, write_baseline
 from components.lib.bundle import SAVED_MODEL_DIR, FeatureSpec, write_bundle_files
 from components.lib.datasets import parquet_files
 from components.lib.provenance import code_version, environment_hash, utc_now
+from components.train.column_report import ColumnFate, column_fates, report_markdown
 from components.train.encoding import encode_split
 from components.train.feature_spec import build_feature_spec, load_schema
 from components.train.fused import dense_stack, fit_fused
@@ -38,6 +39,7 @@ class TrainResult:
     dropped_rows: int
     bundle_dir: Path
     metadata: dict[str, Any] = field(default_factory=dict)
+    columns: list[ColumnFate] = field(default_factory=list)
 
     def logged_metrics(self) -> dict[str, float]:
         """What KFP's Metrics artifact shows: `<name>_epoch_NNN` per epoch, then the final metrics."""
@@ -60,10 +62,14 @@ def train(
     log: Callable[[str], None] = print,
     statistics_path: Path | None = None,
     dates: Sequence[str] = (),
+    categorical_features: Sequence[str] = (),
+    report_path: Path | None = None,
 ) -> TrainResult:
     """Fit the model on train (early stopping on eval loss) and write the bundle whole, or nothing; the
     bundle carries its monitoring baseline (and the train split's TFDV statistics when given). `dates`
-    (ingest's date/time columns, ISO text) are left out unless `features` names them."""
+    (ingest's date/time columns, ISO text) are left out unless `features` names them; `categorical_features`
+    are taken as categories whatever their type (integer-coded ones). What became of every column goes into
+    the bundle's metadata and, given `report_path`, a Markdown data report."""
     problems = hp.problems()
     if problems:
         raise LooplineInputError("; ".join(problems))
@@ -75,8 +81,10 @@ def train(
     if left_out:
         log(f"train: left out the date/time columns {', '.join(left_out)} (ISO text; name them in features to use "
             "them as categories)")
-    spec = build_feature_spec(load_schema(schema_path), train_files, label, features, [*exclude, *left_out], task,
-                              log=log)
+    schema = load_schema(schema_path)
+    spec, rules_left_out = build_feature_spec(schema, train_files, label, features, [*exclude, *left_out], task,
+                                              log=log, categorical_features=categorical_features)
+    columns = column_fates([f.name for f in schema.feature], spec, rules_left_out, exclude, left_out, features)
     log(f"train: {spec.task} of {label!r} from {len(spec.features)} features: {', '.join(spec.names)}")
     model = build_model(spec, hp)
     fit, rows, dropped = _fit(model, spec, hp, train_files, eval_files, log)
@@ -87,6 +95,7 @@ def train(
         "task": spec.task,
         "label": label,
         "features": spec.names,
+        "categorical_features": list(categorical_features),
         "parameters": hp.as_dict(),
         "metrics": {k: v[best - 1] for k, v in history.items()},
         "history": history,
@@ -94,6 +103,7 @@ def train(
         "epochs_run": len(history["loss"]),
         "train_rows": rows - dropped,
         "encoding": [list(item) for item in encoding_slices(spec)],
+        "columns": [fate.as_dict() for fate in columns],
         "environment_hash": environment_hash(),
         "code_version": code_version(),
         "time": utc_now(),
@@ -102,10 +112,13 @@ def train(
     baseline = _baseline(spec, train_files, fit, hp.seed)
     _write_bundle(model, spec, metadata, Path(bundle_dir),
                   lambda folder: write_baseline(folder, baseline, schema_path, statistics_path))
+    if report_path is not None:
+        report_path.parent.mkdir(parents=True, exist_ok=True)
+        report_path.write_text(report_markdown(columns, rows - dropped))
     seconds = time.perf_counter() - started
     log(f"train: best epoch {best} of {metadata['epochs_run']}, "
         + " ".join(f"{k}={v:.4f}" for k, v in sorted(metadata["metrics"].items())) + f" ({seconds:.1f} s)")
-    return TrainResult(spec, history, best, seconds, rows, dropped, Path(bundle_dir), metadata)
+    return TrainResult(spec, history, best, seconds, rows, dropped, Path(bundle_dir), metadata, columns)
 
 
 def _fit(model: keras.Model, spec: FeatureSpec, hp: Hyperparameters, train_files: Sequence[str],

@@ -72,7 +72,7 @@ def decode_v2(inputs: list[dict[str, Any]], spec: FeatureSpec, max_batch_size: i
     first, rows = spec.features[0].name, 0
     for feature in spec.features:
         item = by_name[feature.name]
-        accepted = V2_DATATYPES[feature.kind]
+        accepted = _accepted(feature)
         datatype = item.get("datatype")
         if not isinstance(datatype, str) or datatype not in accepted:
             raise RequestError(f"input {feature.name!r}: datatype {datatype!r}, expected {' or '.join(accepted)}")
@@ -117,6 +117,19 @@ def v2_metadata(spec: FeatureSpec, name: str, versions: list[str]) -> dict[str, 
         "outputs": [{"name": t["name"], "datatype": t["datatype"], "shape": [-1, *t["shape"][1:]]}
                     for t in v2_outputs(empty, spec)],
     }
+
+
+def _is_boolean(feature: Feature) -> bool:
+    """A feature trained from a boolean column (its categories are Arrow's text for true and false)."""
+    return bool(feature.vocabulary) and set(feature.vocabulary) <= BOOLEAN_TEXT
+
+
+def _accepted(feature: Feature) -> dict[str, bool]:
+    """The V2 datatypes an input takes, each with whether it holds integers only: an integer-coded category
+    takes INT32/INT64 tensors besides BYTES."""
+    if feature.kind == CATEGORICAL and feature.dtype == "int" and not _is_boolean(feature):
+        return {**V2_DATATYPES[CATEGORICAL], "INT64": True, "INT32": True}
+    return V2_DATATYPES[feature.kind]
 
 
 def v2_datatype(feature: Feature) -> str:
@@ -223,10 +236,11 @@ def _category(feature: Feature, value: object, where: Where, index: int) -> str:
             return value.decode("utf-8")
         except UnicodeDecodeError:
             raise RequestError(f"{where(index)}: bytes that are not UTF-8") from None
-    if type(value) is int and feature.dtype == "int":
+    if _is_boolean(feature):
+        if type(value) is bool:
+            return "true" if value else "false"  # a boolean column trains on Arrow's text for it
+    elif type(value) is int and feature.dtype == "int":
         return str(value)
-    if type(value) is bool and feature.vocabulary and set(feature.vocabulary) <= BOOLEAN_TEXT:
-        return "true" if value else "false"  # a boolean column trains on Arrow's text for it
     raise RequestError(f"{where(index)}: expected {_expected(feature)} or null, got {_show(value)}")
 
 
@@ -250,6 +264,8 @@ def _expected(feature: Feature) -> str:
     """The JSON type of a feature's values."""
     if feature.kind != CATEGORICAL:
         return "number"
+    if _is_boolean(feature):
+        return "boolean or string"
     return "string or integer" if feature.dtype == "int" else "string"
 
 

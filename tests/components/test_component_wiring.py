@@ -46,9 +46,10 @@ def chain(tmp_path_factory: pytest.TempPathFactory, penguins_csv: Path) -> dict[
                               schema=a[keys.SCHEMA], anomalies=a[keys.ANOMALIES], report_html=a["validate_html"],
                               report_markdown=a["validate_md"])
     a[keys.MODEL], a["train_metrics"] = _artifact(dsl.Model, root, keys.MODEL), _artifact(dsl.Metrics, root, "tm")
+    a["train_md"] = _artifact(dsl.Markdown, root, "t.md")
     train(train=a[keys.TRAIN], eval=a[keys.EVAL], schema=a[keys.SCHEMA], statistics=a[keys.STATISTICS],
-          model=a[keys.MODEL], metrics=a["train_metrics"], label_column="species", epochs=2,
-          early_stopping_patience=2, run_id=RUN_ID)
+          model=a[keys.MODEL], metrics=a["train_metrics"], report_markdown=a["train_md"], label_column="species",
+          epochs=2, early_stopping_patience=2, run_id=RUN_ID)
     registry = str(root / "registry")
     a["eval_metrics"], a["curves"] = _artifact(dsl.Metrics, root, "em"), _artifact(dsl.ClassificationMetrics, root, "c")
     a[keys.EVALUATION], a["evaluate_md"] = _artifact(dsl.Artifact, root, keys.EVALUATION), _artifact(dsl.Markdown,
@@ -99,6 +100,8 @@ def test_train_logs_per_epoch_metrics_and_marks_the_model(chain: dict[str, Any])
     assert {"loss_epoch_001", "loss_epoch_002", "val_loss_epoch_002"} <= set(logged)
     metadata = json.loads((Path(chain[keys.MODEL].path) / "metadata.json").read_text())
     assert metadata["run"] == RUN_ID and metadata["parameters"]["epochs"] == 2
+    report = Path(chain["train_md"].path).read_text()  # the data report: a row per column of the penguins
+    assert all(f"| {column} |" in report for column in (*metadata["features"], "species"))
     baseline = Path(chain[keys.MODEL].path) / "baseline"
     statistics = Path(chain[keys.STATISTICS].path) / "train.stats.pb"
     assert (baseline / "train.stats.pb").read_bytes() == statistics.read_bytes()

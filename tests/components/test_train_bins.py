@@ -19,7 +19,7 @@ from components.train.feature_spec import build_feature_spec, load_schema
 @pytest.fixture
 def spec_and_files(penguins_splits: dict[str, Path]):
     files = parquet_files(penguins_splits["train"])
-    return build_feature_spec(load_schema(penguins_splits["schema"]), files, "species", (), (), "auto"), files
+    return build_feature_spec(load_schema(penguins_splits["schema"]), files, "species", (), (), "auto")[0], files
 
 
 def test_below_the_sample_size_the_bins_are_the_in_memory_ones(spec_and_files) -> None:

@@ -51,7 +51,7 @@ def test_fused_and_keras_agree(penguins_splits: dict[str, Path], tmp_path: Path,
 
 def test_same_seed_is_bit_identical_with_dropout_and_chunks(penguins_splits: dict[str, Path], tmp_path: Path) -> None:
     files = parquet_files(penguins_splits["train"])
-    spec = build_feature_spec(load_schema(penguins_splits["schema"]), files, "species", (), (), "auto")
+    spec, _ = build_feature_spec(load_schema(penguins_splits["schema"]), files, "species", (), (), "auto")
     hp = Hyperparameters(epochs=3, dropout=0.3, hidden_layers=2, batch_size=16)
 
     def weights(seed: int, folder: Path) -> list[np.ndarray]:
@@ -79,7 +79,7 @@ def _sorted_rows(x: np.ndarray) -> np.ndarray:
 
 def test_chunks_hold_every_labelled_row_once(penguins_splits: dict[str, Path], tmp_path: Path) -> None:
     files = parquet_files(penguins_splits["train"])
-    spec = build_feature_spec(load_schema(penguins_splits["schema"]), files, "body_mass_g", (), (), "auto")
+    spec, _ = build_feature_spec(load_schema(penguins_splits["schema"]), files, "body_mass_g", (), (), "auto")
     model = build_model(spec, Hyperparameters())
     split = encode_split(model, spec, files, tmp_path, "train", 3, chunk_rows=100, **QUIET)
     assert len(split.chunks) == 3 and split.read == 282 and split.dropped == 2 == split.read - split.rows
@@ -97,7 +97,7 @@ def test_a_source_sorted_by_label_still_gives_mixed_chunks(penguins_splits: dict
     files = parquet_files(penguins_splits["train"])
     ordered = tmp_path / "sorted.parquet"
     pq.write_table(pq.read_table(files[0]).sort_by("species"), ordered)
-    spec = build_feature_spec(load_schema(penguins_splits["schema"]), [str(ordered)], "species", (), (), "auto")
+    spec, _ = build_feature_spec(load_schema(penguins_splits["schema"]), [str(ordered)], "species", (), (), "auto")
     split = encode_split(build_model(spec, Hyperparameters()), spec, [str(ordered)], tmp_path, "train", 3,
                          chunk_rows=60, **QUIET)
     overall = np.bincount(split.labels(), minlength=3) / split.rows
@@ -125,7 +125,7 @@ def test_early_stopping_restores_the_best_epoch(penguins_splits: dict[str, Path]
 def test_refusals_name_the_trainer(penguins_splits: dict[str, Path], tmp_path: Path) -> None:
     with pytest.raises(LooplineInputError, match=r"trainer must be 'fused' or 'keras', not 'jax'"):
         _train(penguins_splits, tmp_path / "a", "species", Hyperparameters(trainer="jax"))
-    spec = build_feature_spec(load_schema(penguins_splits["schema"]), parquet_files(penguins_splits["train"]),
+    spec, _ = build_feature_spec(load_schema(penguins_splits["schema"]), parquet_files(penguins_splits["train"]),
                               "species", (), (), "auto")
     with pytest.raises(LooplineInputError, match=r"--trainer keras"):
         dense_stack(build_model(spec, Hyperparameters(hidden_layers=2)), Hyperparameters(hidden_layers=1))
@@ -147,10 +147,10 @@ def test_constant_columns_and_text_ids_are_left_out_unless_named(penguins_splits
     for name, kind in (("row_id", schema_pb2.BYTES), ("site", schema_pb2.BYTES), ("version", schema_pb2.FLOAT)):
         schema.feature.add(name=name, type=kind)
     lines: list[str] = []
-    spec = build_feature_spec(schema, [str(tmp_path / "wide.parquet")], "species", (), (), "auto", log=lines.append)
+    spec, _ = build_feature_spec(schema, [str(tmp_path / "wide.parquet")], "species", (), (), "auto", log=lines.append)
     assert {"row_id", "site", "version"}.isdisjoint(spec.names) and "island" in spec.names
     assert any("'row_id': a different value on every row (an id)" in line for line in lines)
     assert any("'site': constant" in line for line in lines) and any("'version': constant" in line for line in lines)
-    named = build_feature_spec(schema, [str(tmp_path / "wide.parquet")], "species", ["site", "bill_length_mm"], (),
+    named, _ = build_feature_spec(schema, [str(tmp_path / "wide.parquet")], "species", ["site", "bill_length_mm"], (),
                                "auto")
     assert named.names == ["site", "bill_length_mm"]
