@@ -35,8 +35,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", default="penguins", help="the model the smoke run calls")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--host", default="127.0.0.1",
-                        help="who may connect: loopback (default) or, for any other value, every client on "
-                             "every interface (KServe binds 0.0.0.0; there is no authentication)")
+                        help="the address to listen on: loopback (default: this machine only), or another, such "
+                             "as 0.0.0.0 for every interface (REST and gRPC; there is no authentication)")
     parser.add_argument("--no-repository-api", action="store_true",
                         help="turn the load/unload API off (hot reload by `deploy --server-url` needs it)")
     parser.add_argument("--smoke", action="store_true", help="start, send V1 and V2 sample requests, print, stop")
@@ -102,11 +102,11 @@ def run_serve(args: argparse.Namespace) -> int:
                if args.prediction_log else [])
     api = ["--no_repository_api"] if args.no_repository_api else []
     if args.host in LOOPBACK_HOSTS:
-        exposure = ["--loopback_only", "--enable_grpc", "false"]  # gRPC would answer outside the REST check
+        exposure = ["--http_host", args.host, "--enable_grpc", "false"]  # KServe's gRPC binds every interface
     else:
-        exposure = []
-        print(f"loopline serve: warning: --host {args.host}: the predictor answers every client on every interface "
-              "(KServe binds 0.0.0.0), REST and gRPC, with no authentication", file=sys.stderr)
+        exposure = ["--http_host", args.host]
+        print(f"loopline serve: warning: --host {args.host}: the predictor answers whoever reaches that address "
+              "(and gRPC on port 8081 of every interface), with no authentication", file=sys.stderr)
     return foreground([_python(), "-m", "loopline_predictor", "--model_dir", args.model_repository,
                        "--http_port", str(args.port), *logging, *api, *exposure])
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from kserve.logging import KSERVE_TRACE_LOGGER_NAME
 
-import kserve
 from components.lib import uri as uri_io
 from components.lib.bundle import FEATURE_SPEC_FILE
 from kserve import model_server
+from loopline_predictor.binding import KSERVE_HOST, BoundModelServer
 from loopline_predictor.http_guard import HttpGuard
 from loopline_predictor.prediction_log import PredictionLogger
 from loopline_predictor.repository import BundleRepository, BundleRepositoryExtension
@@ -35,9 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max_latency_ms", type=float, default=0.0,
                         help="micro-batching: also wait up to this long for concurrent requests "
                              "(0: batch only what queues while the model is busy)")
-    parser.add_argument("--loopback_only", action="store_true",
-                        help="REST: 403 to clients not on loopback (KServe binds every interface); pair with "
-                             "--enable_grpc false, which serves outside this check")
+    parser.add_argument("--http_host", default=KSERVE_HOST,
+                        help="the address the REST socket binds (KServe's 0.0.0.0: every interface; 127.0.0.1: "
+                             "this machine only, with --enable_grpc false, since gRPC binds every interface)")
     parser.add_argument("--no_repository_api", action="store_true",
                         help="turn the V2 repository API (load/unload: hot reload) off; 404 on its paths")
     parser.add_argument("--prediction_log_uri", default="", help="log sampled predictions here (folder or gs://)")
@@ -88,9 +88,8 @@ def main() -> None:
     gc.freeze()
     limit = args.max_body_bytes or args.max_batch_size * BYTES_PER_ROW
     # KServe's own app, before it starts.
-    model_server.app.add_middleware(HttpGuard, max_body_bytes=limit, repository_api=not args.no_repository_api,
-                                    loopback_only=args.loopback_only)
-    server = kserve.ModelServer(registered_models=repository)
+    model_server.app.add_middleware(HttpGuard, max_body_bytes=limit, repository_api=not args.no_repository_api)
+    server = BoundModelServer(http_host=args.http_host, registered_models=repository)
     server.model_repository_extension = BundleRepositoryExtension(repository)  # before start() hands it out
     if not args.enable_latency_logging:  # after the server configured logging: silence the per-request lines
         logging.getLogger(KSERVE_TRACE_LOGGER_NAME).setLevel(logging.WARNING)

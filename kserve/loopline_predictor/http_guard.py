@@ -7,8 +7,6 @@
   the form-encoded one `curl -d` sends by default, is JSON: tritonclient's JSON mode sends V2
   requests without one, KServe's docs show `curl -d @input.json`, and KServe would otherwise take
   the body for raw bytes and refuse it. The binary extension is unchanged.
-- With `loopback_only`, a client not on the loopback interface gets 403: KServe binds every
-  interface (0.0.0.0 is hard-coded), so this is where a laptop's server turns the network away.
 - With the repository API off, `/v2/repository/...` (load, unload, index) answers 404 saying so.
 - A body KServe cannot parse because it holds `NaN` or `Infinity` (Python's `json.dumps` writes
   them for a missing number) gets, instead of the parser's character position, a 400 naming the
@@ -34,7 +32,6 @@ App = Callable[[Scope, Receive, Send], Awaitable[None]]
 BINARY_HEADER = b"inference-header-content-length"
 FORM_ENCODED = b"application/x-www-form-urlencoded"  # what `curl -d` sends unless told otherwise
 REPOSITORY_API = "/v2/repository/"
-LOOPBACK = {"127.0.0.1", "::1"}
 
 logger = logging.getLogger(__name__)
 
@@ -42,15 +39,10 @@ logger = logging.getLogger(__name__)
 class HttpGuard:
     """Wraps an ASGI app (see the module docstring)."""
 
-    def __init__(self, app: App, max_body_bytes: int, repository_api: bool = True, loopback_only: bool = False
-                 ) -> None:
+    def __init__(self, app: App, max_body_bytes: int, repository_api: bool = True) -> None:
         self.app, self.max_body_bytes, self.repository_api = app, max_body_bytes, repository_api
-        self.loopback_only = loopback_only
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self.loopback_only and (scope.get("client") or ("",))[0] not in LOOPBACK:
-            return await _answer(send, 403, "this server answers loopback clients only (loopline serve --host "
-                                            "to open it)")
         if scope["type"] == "http" and not self.repository_api and scope["path"].startswith(REPOSITORY_API):
             return await _answer(send, 404, "the repository API (load, unload) is off on this server "
                                             "(--no_repository_api)")
