@@ -69,7 +69,7 @@ def column_fates(columns: Sequence[str], spec: FeatureSpec, left_out: dict[str, 
 def report_markdown(fates: Sequence[ColumnFate], rows: int) -> str:
     """The report as Markdown: a count line, then a table with a row per column."""
     counts = {what: sum(f.became == what for f in fates) for what in (FEATURE, LEFT_OUT, EXCLUDED, NOT_NAMED)}
-    summary = ", ".join(f"{n} {what}" for what, n in counts.items() if n)
+    summary = ", ".join(f"{n} {what}{'s' if what == FEATURE and n != 1 else ''}" for what, n in counts.items() if n)
     lines = ["# Data report: what became of every column", "",
              f"{len(fates)} columns, {rows:,} train rows: 1 label, {summary}.", "",
              *markdown.table(["column", "became", "how"],
