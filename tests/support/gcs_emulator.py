@@ -115,6 +115,16 @@ class Emulator:
 OUTAGE_BUCKET = "loopline-outage"
 
 
+def local_or_gcs_root(request: pytest.FixtureRequest, local: Path, prefix: str) -> str:
+    """For a fixture parametrized "local" / anything else: the local folder `local`, or a fresh `prefix` in the
+    session emulator's bucket."""
+    if request.param == "local":
+        return str(local)
+    import uuid
+
+    return f"gs://{request.getfixturevalue('gcs_bucket')}/{prefix}/{uuid.uuid4().hex}"
+
+
 @pytest.fixture
 def emulator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
     """An emulator of this test's own, bucket `OUTAGE_BUCKET` (the session's one must not go down), with

@@ -22,6 +22,7 @@ from components.lib.registry import ALIASES_DIR, PREVIOUS, PRODUCTION, Registry
 from components.lib.registry_lock import LOCK_FILE, STALE_SECONDS, locked
 from components.lib.registry_records import RegistryError, iso, now
 from loopline import paths
+from support.gcs_emulator import local_or_gcs_root
 
 MODEL = "racing"
 RACER = paths.ROOT / "tests" / "support" / "registry_race.py"
@@ -30,10 +31,7 @@ RACER = paths.ROOT / "tests" / "support" / "registry_race.py"
 @pytest.fixture(params=["local", "gcs"])
 def root(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh registry root: a local folder, or a fresh prefix in the session emulator's bucket."""
-    if request.param == "local":
-        return str(tmp_path / "registry")
-    bucket = request.getfixturevalue("gcs_bucket")
-    return f"gs://{bucket}/races/{tmp_path.name}"
+    return local_or_gcs_root(request, tmp_path / "registry", "races")
 
 
 @pytest.fixture

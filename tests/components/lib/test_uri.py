@@ -15,6 +15,7 @@ import pytest
 
 from components.errors import StorageError
 from components.lib import uri as uri_io
+from support.gcs_emulator import local_or_gcs_root
 
 # One tree for the listing and expansion tests: data files, a nested one, a marker and a hidden file.
 TREE = {
@@ -31,10 +32,7 @@ DATA_UNDER_D = ["d/a.txt", "d/b.csv", "d/sub/c.txt"]
 @pytest.fixture(params=["local", pytest.param("gs", marks=pytest.mark.gcs)])
 def root(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty folder, as a local path or as a fresh prefix in the emulator's bucket."""
-    if request.param == "local":
-        return str(tmp_path / "root")
-    bucket = request.getfixturevalue("gcs_bucket")
-    return f"gs://{bucket}/uri-tests/{uuid.uuid4().hex}"
+    return local_or_gcs_root(request, tmp_path / "root", "uri-tests")
 
 
 @pytest.fixture
