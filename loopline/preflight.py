@@ -21,8 +21,6 @@ from components.lib import uri as uri_io
 from components.lib.bundle import CLASSIFICATION, REGRESSION
 from components.lib.registry import Registry
 from components.lib.registry_records import check_name
-from components.monitor.drift import CHECKS as DRIFT_CHECKS
-from components.monitor.log_reading import parse_time
 from components.train.hyperparameters import Hyperparameters
 from components.validate.thresholds import Thresholds
 
@@ -77,6 +75,11 @@ def _task(task: str, label: pa.Array | None, curated_schema: bool) -> str | None
     return None
 
 
+def _flag(name: str) -> str:
+    """The `loopline run` option of a pipeline parameter: `window_hours` -> `--window-hours`."""
+    return "--" + name.replace("_", "-")
+
+
 def _check_split(arguments: dict[str, Any]) -> None:
     """The split and the validate thresholds: an eval fraction in (0, 1); each threshold off (<= 0) or at most 1
     (L-infinity and Jensen-Shannon distances never pass 1, so a higher threshold could never fire)."""
@@ -84,16 +87,17 @@ def _check_split(arguments: dict[str, Any]) -> None:
         raise LooplineInputError(f"--eval-fraction must be between 0 and 1, not {arguments['eval_fraction']}")
     for name in Thresholds.__dataclass_fields__:
         if arguments[name] > 1.0:
-            raise LooplineInputError(f"--{name.replace('_', '-')} must be at most 1 (<= 0 turns it off), "
+            raise LooplineInputError(f"{_flag(name)} must be at most 1 (<= 0 turns it off), "
                                      f"not {arguments[name]}")
 
 
 def _check_columns(arguments: dict[str, Any], named: list[str]) -> pa.RecordBatch | None:
     """The source's first rows, after checking that every column the parameters name is in them."""
     sample = source_sample(arguments["source"])
+    if sample is None:
+        return None
     key = [arguments["key_column"]] if arguments["key_column"] else []
-    unknown = [name for name in [arguments["label_column"], *named, *key]
-               if sample is not None and name not in sample.schema.names]
+    unknown = [name for name in [arguments["label_column"], *named, *key] if name not in sample.schema.names]
     if unknown:
         raise LooplineInputError(f"columns {unknown} are not in the source {arguments['source']}; "
                                  f"it has {sample.schema.names}")
@@ -139,6 +143,9 @@ _AT_MOST_ONE = ("js", "linf", "new")
 
 def check_monitoring(arguments: dict[str, Any]) -> None:
     """Refuse a monitoring run whose parameters are wrong, before it starts."""
+    from components.monitor.drift import CHECKS as DRIFT_CHECKS  # pandas and the monitor: for this run only
+    from components.monitor.log_reading import parse_time
+
     check_name(arguments["model_name"])
     for check, value in arguments["thresholds"].items():
         if check not in DRIFT_CHECKS:
@@ -153,7 +160,7 @@ def check_monitoring(arguments: dict[str, Any]) -> None:
                                  f"not {arguments['performance_tolerance']}")
     for name in ("min_rows", "min_labels", "maturity_hours", "cooldown_hours"):
         if arguments[name] < 0:
-            raise LooplineInputError(f"--{name.replace('_', '-')} must not be negative, not {arguments[name]}")
+            raise LooplineInputError(f"{_flag(name)} must not be negative, not {arguments[name]}")
     for name in ("since", "until"):
         if arguments[name]:
             try:

@@ -98,11 +98,11 @@ class _Running:
         if not pa.types.is_integer(column.type):
             self.integers = None
             return
-        valid = pc.drop_null(column).to_numpy(zero_copy_only=False)
-        if len(pc.unique(column.drop_null())) < len(valid):
+        valid = column.drop_null()
+        if len(pc.unique(valid)) < len(valid):
             self.integers = None
         else:
-            self.integers.append(valid.astype(np.int64))
+            self.integers.append(valid.to_numpy(zero_copy_only=False).astype(np.int64))
 
     def an_id(self) -> float | None:
         """For integers all different (rows >= MIN_ROWS_FOR_ID): the share of their range they fill; else None."""
