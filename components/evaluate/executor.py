@@ -18,11 +18,19 @@ from components.evaluate.decision import Decision, decide
 from components.evaluate.metrics import classification_metrics, regression_metrics
 from components.evaluate.report import HEADLINE, report_markdown
 from components.evaluate.slices import slice_metrics
-from components.lib.arrays import label_array
+from components.lib.arrays import feature_arrays, label_array
+from components.lib.attribution import BASELINE, IG_STEPS
 from components.lib.bundle import CATEGORICAL, CLASSIFICATION
 from components.lib.datasets import parquet_files
 from components.lib.inference import BundleModel
 from components.lib.registry import PRODUCTION, Registry
+
+# Global feature importance: the mean |integrated-gradients attribution| over the first IMPORTANCE_ROWS labelled
+# eval rows (a fixed, reproducible sample; its cost grows with rows, not with the eval split), IMPORTANCE_CHUNK
+# rows per gradient call (the path then holds CHUNK * IG_STEPS encoded rows, a few MB).
+IMPORTANCE_ROWS = 1_000
+IMPORTANCE_CHUNK = 250
+IMPORTANCE_METHOD = "mean absolute integrated-gradients attribution"
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,7 @@ class Evaluation:
     production: dict[str, Any] | None = None
     production_version: int | None = None
     notes: list[str] = field(default_factory=list)
+    feature_importance: dict[str, Any] | None = None  # `feature_importance`; None for a bundle it cannot explain
 
     def to_json(self) -> str:
         """evaluation.json: everything above, for the register step and people."""
@@ -53,6 +62,7 @@ class Evaluation:
                 "task": self.task, "classes": self.classes, "candidate": self.candidate,
                 "production": self.production, "production_version": self.production_version,
                 "decision": self.decision.to_dict(), "slices": self.slices, "notes": self.notes,
+                "feature_importance": self.feature_importance,
             },
             indent=2,
         )
@@ -105,6 +115,22 @@ def _score(model: BundleModel, table: pa.Table) -> _Scored:
     return _Scored(rows, labels[present], predictions, metrics)
 
 
+def feature_importance(model: BundleModel, rows: pa.Table) -> dict[str, Any]:
+    """The candidate's global feature importance: per feature, the mean |attribution| (integrated gradients, as
+    the predictor's :explain) over the first IMPORTANCE_ROWS of `rows`, largest first; what each number means
+    travels with it (method, steps, rows, target)."""
+    used, names = rows.slice(0, IMPORTANCE_ROWS), model.spec.names  # attributions come in the spec's order
+    total = np.zeros(len(names), dtype=np.float64)
+    for offset in range(0, used.num_rows, IMPORTANCE_CHUNK):
+        found = model.attribute_arrays(feature_arrays(used.slice(offset, IMPORTANCE_CHUNK), model.spec))
+        total += np.abs(found.per_feature).sum(axis=0, dtype=np.float64)
+    mean = total / max(used.num_rows, 1)
+    order = sorted(range(len(names)), key=lambda i: -mean[i])  # stable: ties keep the input order
+    target = "probability of the predicted class" if model.spec.task == CLASSIFICATION else "predicted value"
+    return {"method": IMPORTANCE_METHOD, "steps": IG_STEPS, "rows": used.num_rows, "target": target,
+            "baseline": BASELINE, "features": {names[i]: float(mean[i]) for i in order}}
+
+
 def _production(registry_uri: str, model_name: str, table: pa.Table, log: Callable[[str], None]
                 ) -> tuple[dict[str, Any] | None, int | None, str]:
     """Production's metrics on the same rows, its version, or a note saying why there are none."""
@@ -154,16 +180,26 @@ def _judge(candidate_dir: Path, eval_dir: Path, registry_uri: str, model_name: s
     log(f"evaluate: candidate on {metrics['count']:,} eval rows: "
         + ", ".join(f"{k}={metrics[k]:.4f}" for k in HEADLINE[spec.task] if metrics.get(k) is not None))
     notes: list[str] = []
+    importance = None
+    if candidate.explains:
+        importance = feature_importance(candidate, scored.rows)
+        top = next(iter(importance["features"]))
+        log(f"evaluate: feature importance over {importance['rows']:,} rows; largest: {top} "
+            f"({importance['features'][top]:.4g})")
+    else:
+        notes.append("no feature importance: the candidate bundle has no encode/head signatures (trained before "
+                     "explanations); retrain it to get them")
     try:
         production, version, note = _production(registry_uri, model_name, table, log)
     except (LooplineInputError, KeyError, ValueError) as err:
         decision = Decision(False, f"rejected: the production model cannot be evaluated on this data ({err}); "
                             "compare by hand and promote with `loopline models promote`", [], None)
-        return Evaluation(spec.task, spec.classes, metrics, decision, [], None, None, [str(err)])
+        return Evaluation(spec.task, spec.classes, metrics, decision, [], None, None, notes + [str(err)],
+                          importance)
     if note:
         notes.append(note)
     decision = decide(spec.task, metrics, production, floors or {}, tolerance, version)
     log(f"evaluate: {decision.reason}")
     rows = slice_metrics(scored.rows.select(slices).to_pandas(), slices, scored.labels, scored.predictions,
                          spec.task, spec.classes)
-    return Evaluation(spec.task, spec.classes, metrics, decision, rows, production, version, notes)
+    return Evaluation(spec.task, spec.classes, metrics, decision, rows, production, version, notes, importance)

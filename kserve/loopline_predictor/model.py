@@ -29,11 +29,10 @@ from prometheus_client import Counter
 
 import kserve
 from components.lib import uri as uri_io
+from components.lib.attribution import IG_STEPS, integrated_gradients
 from components.lib.bundle import (
     CATEGORICAL,
-    CLASSIFICATION,
     ENCODE_SIGNATURE,
-    ENCODED,
     HEAD_SIGNATURE,
     SAVED_MODEL_DIR,
     SIGNATURE,
@@ -50,7 +49,6 @@ logger = logging.getLogger(__name__)
 REQUEST_ID_HEADER = "x-request-id"
 MAX_REQUEST_ID = 256
 OUTPUT_KEYS = ("probabilities", "value")
-IG_STEPS = 64
 # Served at /metrics beside KServe's own request histograms.
 PREDICTIONS = Counter("loopline_predictions", "Rows predicted, by model and predicted label", ["model", "label"])
 REJECTED = Counter("loopline_rejected_requests", "Requests refused before the model ran, by model and reason",
@@ -189,35 +187,22 @@ class LooplineModel(kserve.Model):
                               "the server log has the detail)")
 
     def _explain(self, columns: dict[str, np.ndarray]) -> dict:
-        """Integrated gradients over the encoded inputs the dense layers see, summed per raw feature.
+        """Integrated gradients over the encoded inputs the dense layers see, summed per raw feature
+        (components/lib/attribution.py, which evaluate's feature importance shares).
 
         Baseline: the all-zero encoding, i.e. every number at its train mean (and not missing),
         every category absent. Target: the predicted class's probability (or the value).
         """
-        encoded = self._encode(**{n: tf.constant(v) for n, v in self.spec.by_tensor_name(columns).items()})[ENCODED]
-        rows, width = encoded.shape
-        key = "probabilities" if self.spec.task == CLASSIFICATION else "value"
-        outputs = self._head(encoded=encoded)[key].numpy()
-        baseline_out = self._head(encoded=tf.zeros((1, width)))[key].numpy()[0]
-        alphas = (np.arange(IG_STEPS, dtype=np.float32) + 0.5) / IG_STEPS
-        path = tf.constant((alphas[None, :, None] * encoded.numpy()[:, None, :]).reshape(-1, width))
-        targets = outputs.argmax(axis=1) if self.spec.task == CLASSIFICATION else None
-        with tf.GradientTape() as tape:
-            tape.watch(path)
-            out = self._head(encoded=path)[key]
-            if targets is not None:
-                out = tf.gather(out, np.repeat(targets, IG_STEPS), axis=1, batch_dims=1)
-        gradients = tape.gradient(out, path).numpy().reshape(rows, IG_STEPS, width).mean(axis=1)
-        attributions = encoded.numpy() * gradients
+        found = integrated_gradients(self._encode, self._head, self.spec, self.metadata["encoding"], columns)
+        predictions, bases = found.predictions, found.baseline_predictions
         explanations = []
-        for row in range(rows):
-            per_feature = {name: float(attributions[row, start:end].sum())
-                           for name, start, end in self.metadata["encoding"]}
-            if targets is None:
-                prediction, base, described = float(outputs[row]), float(baseline_out), {"value": float(outputs[row])}
+        for row in range(len(found.outputs)):
+            per_feature = found.row(row)
+            prediction, base = float(predictions[row]), float(bases[row])
+            if found.targets is None:
+                described = {"value": prediction}
             else:
-                label = self.spec.classes[targets[row]]
-                prediction, base = float(outputs[row, targets[row]]), float(baseline_out[targets[row]])
+                label = self.spec.classes[found.targets[row]]
                 described = {"label": label, "target": f"probability of {label}"}
             explanations.append({**described, "prediction": prediction, "baseline_prediction": base,
                                  "attributions": per_feature,

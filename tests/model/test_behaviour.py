@@ -117,13 +117,9 @@ FLIP_TOLERANCE = 0.05
 def noise_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[BundleModel, dict[str, np.ndarray]]:
     """A model trained by the project's executors on y = [x1 + 0.5 x2 > 0], with a numeric (`noise`) and a
     categorical (`colour`) feature drawn independently of y; returns it with its eval rows' raw inputs."""
-    from components import keys
-    from components.ingest.executor import ingest
     from components.lib.arrays import feature_arrays
     from components.lib.datasets import parquet_files
-    from components.train.executor import train
-    from components.train.model import Hyperparameters
-    from components.validate.executor import ValidateOutputs, validate
+    from support.synthetic_bundle import train_on
 
     root = tmp_path_factory.mktemp("noise")
     rng = np.random.default_rng(7)
@@ -131,15 +127,7 @@ def noise_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[BundleModel, 
     data = pa.table({"x1": x1, "x2": x2, "noise": rng.uniform(0, 100, NOISE_ROWS).round(2),
                      "colour": rng.choice(["red", "green", "blue"], NOISE_ROWS),
                      "label": np.where(x1 + 0.5 * x2 > 0, "high", "low")})
-    pcsv.write_csv(data, root / "data.csv")
-    ingest(str(root / "data.csv"), "label", root / "train", root / "eval", **QUIET)
-    out = root / "validate"
-    validate(root / "train", root / "eval",
-             ValidateOutputs(out / "statistics", out / "schema", out / "anomalies", out / "r.html", out / "r.md"),
-             **QUIET)
-    train(root / "train", root / "eval", out / "schema" / keys.SCHEMA_FILE, root / "bundle", "label",
-          hp=Hyperparameters(epochs=8, early_stopping_patience=8), **QUIET)
-    model = BundleModel(root / "bundle")
+    model = BundleModel(train_on(data, "label", root))
     assert sorted(model.spec.names) == ["colour", "noise", "x1", "x2"]
     return model, feature_arrays(pq.read_table(parquet_files(root / "eval")), model.spec)
 
