@@ -93,10 +93,11 @@ PYTEST = status=0; .venv/bin/python -m pytest $(1) $(PYTEST_ARGS) || status=$$?;
 # Pushgateway (Debian `prometheus-pushgateway`, started by a session fixture). Installed when missing
 # (CI runs as root). Under systemd the packages also start both services (ports 9090, 9091); in a
 # container without an init they start nothing. The tests use free ports of their own either way.
-tools:  ## the test binaries promtool, prometheus-pushgateway and curl (apt-get, when missing)
-	@command -v promtool >/dev/null && command -v prometheus-pushgateway >/dev/null && command -v curl >/dev/null || \
+tools:  ## the test binaries promtool, prometheus-pushgateway, curl and chromium (apt-get, when missing)
+	@command -v promtool >/dev/null && command -v prometheus-pushgateway >/dev/null && command -v curl >/dev/null && \
+	  command -v chromium >/dev/null || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	    prometheus prometheus-pushgateway curl)
+	    prometheus prometheus-pushgateway curl chromium)
 
 test: install tools  ## every test (starts the GCS emulator itself); "no tests collected" fails
 	@$(call PYTEST,)
