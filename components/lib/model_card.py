@@ -17,7 +17,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, Union
 
 from components.lib import markdown
 
@@ -48,25 +48,28 @@ _MD_SPECIALS = re.compile(r"([\\`*\[\]])|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 # --- the card as blocks ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Strong:
-    """Text to stand out (a decision, the diagonal of a confusion matrix)."""
-
-    text: str
+STRONG, CODE, MUTED = "strong", "code", "muted"
 
 
 @dataclass(frozen=True)
-class Code:
-    """Text to show in monospace (hashes, URIs, versions)."""
+class Styled:
+    """Text in a style: STRONG stands out (a decision, the diagonal of a confusion matrix), CODE is monospace
+    (hashes, URIs, versions), MUTED says something is absent ("not recorded")."""
 
     text: str
+    style: str
 
 
-@dataclass(frozen=True)
-class Muted:
-    """Text that says something is absent ("not recorded")."""
+def _strong(text: str) -> Styled:
+    return Styled(text, STRONG)
 
-    text: str
+
+def _code(text: str) -> Styled:
+    return Styled(text, CODE)
+
+
+def _muted(text: str) -> Styled:
+    return Styled(text, MUTED)
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ class Bar:
     negative: bool = False
 
 
-Cell = Union[str, Strong, Code, Muted, Bar]
+Cell = Union[str, Styled, Bar]
 
 
 @dataclass(frozen=True)
@@ -183,9 +186,9 @@ def _list(value: Any) -> list:
     return value if isinstance(value, list) else []
 
 
-def _or_missing(value: Any, cell: type = str) -> Cell:
+def _or_missing(value: Any, cell: Callable[[str], Cell] = str) -> Cell:
     """`value` as a cell of type `cell`, or "not recorded" when it is None or ""."""
-    return Muted(NOT_RECORDED) if value is None or value == "" else cell(_text(value))
+    return _muted(NOT_RECORDED) if value is None or value == "" else cell(_text(value))
 
 
 def _metric_name(name: str) -> str:
@@ -215,13 +218,15 @@ def _evaluation(info: dict) -> dict | None:
 
 def _trigger(info: dict) -> Cell:
     if "trigger" not in info:
-        return Muted(NOT_RECORDED)
+        return _muted(NOT_RECORDED)
     trigger = info["trigger"]
     if not isinstance(trigger, dict):
         return "a training run (not a monitoring-triggered retraining)"
     reason = _text(trigger.get("reason") or "no reason recorded")
     if trigger.get("monitoring_run"):
-        return f"retraining triggered by monitoring run {_text(trigger['monitoring_run'])}: {reason}"
+        window = (f" (window {_text(trigger['window'])} of v{_text(trigger.get('monitored_version'))})"
+                  if trigger.get("window") else "")
+        return f"retraining triggered by monitoring run {_text(trigger['monitoring_run'])}{window}: {reason}"
     return f"a run triggered by: {reason}"
 
 
@@ -240,8 +245,8 @@ def _feature_range(feature: dict) -> str:
 def _features(spec: dict) -> tuple[Block, ...]:
     features = [f if isinstance(f, dict) else {"name": f} for f in _list(spec.get("features"))]
     if not features:
-        return (Text(Muted(f"Features: {NOT_RECORDED}")),)
-    rows = tuple((Code(_text(f.get("name", "?"))), _text(f.get("kind", DASH)), _text(f.get("dtype", DASH)),
+        return (Text(_muted(f"Features: {NOT_RECORDED}")),)
+    rows = tuple((_code(_text(f.get("name", "?"))), _text(f.get("kind", DASH)), _text(f.get("dtype", DASH)),
                   _feature_range(f), _num(f.get("mean")), _percent(f.get("missing_fraction")))
                  for f in features)
     return (Table(("feature", "kind", "type", "range or vocabulary", "mean", "missing"), rows, "llllrr",
@@ -255,25 +260,25 @@ def _model_section(record: dict, spec: dict, metadata: dict) -> Section:
     files = _list(record.get("files"))
     size = sum(f.get("bytes", 0) for f in files if isinstance(f, dict))
     facts: list[tuple[str, Cell | tuple[Cell, ...]]] = [
-        ("Model", Code(_text(record.get("model", "?")))),
+        ("Model", _code(_text(record.get("model", "?")))),
         ("Version", _num(record.get("version"))),
         ("Registered", _or_missing(record.get("time"))),
-        ("Training run", _or_missing(record.get("run"), Code)),
+        ("Training run", _or_missing(record.get("run"), _code)),
         ("Made by", _trigger(info)),
         ("Task", _or_missing(task)),
-        ("Label", _or_missing(_first(spec.get("label"), metadata.get("label")), Code)),
+        ("Label", _or_missing(_first(spec.get("label"), metadata.get("label")), _code)),
     ]
     if task == "classification" or classes:
-        facts.append(("Classes", ", ".join(_text(c) for c in classes) if classes else Muted(NOT_RECORDED)))
+        facts.append(("Classes", ", ".join(_text(c) for c in classes) if classes else _muted(NOT_RECORDED)))
     if spec.get("label_mean") is not None:
         facts.append(("Label scale", f"mean {_num(spec.get('label_mean'))}, std {_num(spec.get('label_std'))}"))
-    facts.append(("Bundle", f"{len(files):,} files, {size:,} bytes" if files else Muted(NOT_RECORDED)))
+    facts.append(("Bundle", f"{len(files):,} files, {size:,} bytes" if files else _muted(NOT_RECORDED)))
     blocks: list[Block] = [Facts(tuple(facts)), Heading("Features"), *_features(spec)]
     columns = [c for c in _list(metadata.get("columns")) if isinstance(c, dict)]
     if columns:
         blocks += [Heading("Columns of the training data"),
                    Table(("column", "became", "detail"),
-                         tuple((Code(_text(c.get("column", "?"))), _text(c.get("became", DASH)),
+                         tuple((_code(_text(c.get("column", "?"))), _text(c.get("became", DASH)),
                                 _text(c.get("detail", ""))) for c in columns), name="columns")]
     blocks.append(Heading("Training"))
     parameters = _dict(metadata.get("parameters"))
@@ -285,10 +290,10 @@ def _model_section(record: dict, spec: dict, metadata: dict) -> Section:
         ("Integer-coded categories", ", ".join(_text(c) for c in categorical) if categorical else "none"),
     )))
     if parameters:
-        blocks.append(Table(("parameter", "value"), tuple((Code(_text(k)), _num(v)) for k, v in parameters.items()),
+        blocks.append(Table(("parameter", "value"), tuple((_code(_text(k)), _num(v)) for k, v in parameters.items()),
                             "lr", "parameters"))
     else:
-        blocks.append(Text(Muted(f"Training parameters: {NOT_RECORDED}")))
+        blocks.append(Text(_muted(f"Training parameters: {NOT_RECORDED}")))
     trained = _dict(metadata.get("metrics"))
     if trained:
         blocks.append(Table(("training metric (best epoch)", "value"),
@@ -311,26 +316,26 @@ def _data_section(info: dict, metadata: dict) -> Section:
     train_rows = _first(data.get("train_rows"), metadata.get("train_rows"))
     eval_rows = data.get("eval_rows")
     blocks: list[Block] = [Facts((
-        ("Source URIs", tuple(Code(_text(s)) for s in sources) if sources else Muted(NOT_RECORDED)),
-        ("Content hash", _or_missing(data_hash, Code)),
-        ("Training rows", Muted(NOT_RECORDED) if train_rows is None else _num(train_rows)),
-        ("Evaluation rows", Muted(NOT_RECORDED) if eval_rows is None else _num(eval_rows)),
+        ("Source URIs", tuple(_code(_text(s)) for s in sources) if sources else _muted(NOT_RECORDED)),
+        ("Content hash", _or_missing(data_hash, _code)),
+        ("Training rows", _muted(NOT_RECORDED) if train_rows is None else _num(train_rows)),
+        ("Evaluation rows", _muted(NOT_RECORDED) if eval_rows is None else _num(eval_rows)),
     )), Heading("Data validation")]
     validation = data.get("validation")
     if not isinstance(validation, dict):
-        blocks.append(Text(Muted(f"The data validation decision: {NOT_RECORDED}.")))
+        blocks.append(Text(_muted(f"The data validation decision: {NOT_RECORDED}.")))
         return Section("data", "Data", tuple(blocks))
     ok = validation.get("data_ok")
-    verdict = Muted(NOT_RECORDED) if ok is None else Strong("data OK" if ok else "data not OK")
+    verdict = _muted(NOT_RECORDED) if ok is None else _strong("data OK" if ok else "data not OK")
     blocks.append(Facts((("Decision", verdict), ("Reason", _or_missing(validation.get("reason"))))))
     anomalies = _anomaly_rows(validation)
     if anomalies is None:
-        blocks.append(Text(Muted(f"Anomalies: {NOT_RECORDED}.")))
+        blocks.append(Text(_muted(f"Anomalies: {NOT_RECORDED}.")))
     elif not anomalies:
         blocks.append(Text("No anomalies were found."))
     else:
         blocks.append(Table(("split", "feature", "anomaly", "description", "severity"),
-                            tuple((_text(a.get("split", DASH)), Code(_text(a.get("feature", DASH))),
+                            tuple((_text(a.get("split", DASH)), _code(_text(a.get("feature", DASH))),
                                    _text(a.get("short", DASH)), _text(a.get("description", "")),
                                    _text(a.get("severity", DASH))) for a in anomalies), name="anomalies"))
     return Section("data", "Data", tuple(blocks))
@@ -345,9 +350,9 @@ def _headline(task: str, metrics: dict) -> list[str]:
 def _confusion(matrix: Any, classes: list) -> tuple[Block, ...]:
     rows = [r for r in _list(matrix) if isinstance(r, list)]
     if not rows:
-        return (Text(Muted(f"Confusion matrix: {NOT_RECORDED}.")),)
+        return (Text(_muted(f"Confusion matrix: {NOT_RECORDED}.")),)
     names = [_text(c) for c in classes] if len(classes) == len(rows) else [str(i) for i in range(len(rows))]
-    cells = tuple((Strong(names[i]), *(Strong(_num(v)) if i == j else _num(v) for j, v in enumerate(row)),
+    cells = tuple((_strong(names[i]), *(_strong(_num(v)) if i == j else _num(v) for j, v in enumerate(row)),
                    _num(sum(v for v in row if isinstance(v, (int, float)))))
                   for i, row in enumerate(rows))
     return (Text("Rows are the true class, columns the predicted class; the diagonal is right."),
@@ -357,8 +362,8 @@ def _confusion(matrix: Any, classes: list) -> tuple[Block, ...]:
 def _per_class(per_class: Any) -> tuple[Block, ...]:
     per_class = _dict(per_class)
     if not per_class:
-        return (Text(Muted(f"Per-class metrics: {NOT_RECORDED}.")),)
-    rows = tuple((Code(_text(name)), *(_num(_dict(m).get(k)) for k in ("precision", "recall", "f1", "roc_auc",
+        return (Text(_muted(f"Per-class metrics: {NOT_RECORDED}.")),)
+    rows = tuple((_code(_text(name)), *(_num(_dict(m).get(k)) for k in ("precision", "recall", "f1", "roc_auc",
                                                                        "support")))
                  for name, m in per_class.items())
     return (Table(("class", "precision", "recall", "F1", "ROC AUC", "support"), rows, "lrrrrr", "per-class"),)
@@ -377,7 +382,7 @@ def _slice_key(row: dict) -> tuple:
 
 def _slices(task: str, slices: Any) -> tuple[Block, ...]:
     if slices is None:
-        return (Text(Muted(f"Metrics per slice: {NOT_RECORDED}.")),)
+        return (Text(_muted(f"Metrics per slice: {NOT_RECORDED}.")),)
     rows = [r for r in _list(slices) if isinstance(r, dict)]
     if not rows:
         return (Text("No slices were measured."),)
@@ -388,7 +393,7 @@ def _slices(task: str, slices: Any) -> tuple[Block, ...]:
     blocks: list[Block] = [Table(("column", "value", "rows", *(_metric_name(n) for n in names)), cells,
                                  "llr" + "r" * len(names), "slices")]
     if any(r.get(n) is None for r in rows for n in names):
-        blocks.append(Text(Muted(f"{DASH} marks a slice with too few rows to measure.")))
+        blocks.append(Text(_muted(f"{DASH} marks a slice with too few rows to measure.")))
     return tuple(blocks)
 
 
@@ -399,7 +404,7 @@ def _comparison(task: str, evaluation: dict) -> tuple[Block, ...]:
         if version is None and "production" in evaluation:
             return (Text("No production version to compare with: this version was judged as a first model."),)
         where = f"production v{version}" if version is not None else "production"
-        return (Text(Muted(f"The metrics of {where} on the same rows: {NOT_RECORDED}.")),)
+        return (Text(_muted(f"The metrics of {where} on the same rows: {NOT_RECORDED}.")),)
     where = f"production v{version}" if version is not None else "production"
     names = [n for n in dict.fromkeys([*_headline(task, candidate), *_headline(task, production), "count"])
              if n in candidate or n in production]
@@ -420,9 +425,9 @@ def _comparison(task: str, evaluation: dict) -> tuple[Block, ...]:
 def _decision(evaluation: dict) -> tuple[Block, ...]:
     decision = evaluation.get("decision")
     if not isinstance(decision, dict):
-        return (Text(Muted(f"The decision: {NOT_RECORDED}.")),)
+        return (Text(_muted(f"The decision: {NOT_RECORDED}.")),)
     approved = decision.get("approved")
-    verdict = Muted(NOT_RECORDED) if approved is None else Strong("approved" if approved else "rejected")
+    verdict = _muted(NOT_RECORDED) if approved is None else _strong("approved" if approved else "rejected")
     baseline = decision.get("baseline_version")
     blocks: list[Block] = [Facts((
         ("Decision", verdict), ("Reason", _or_missing(decision.get("reason"))),
@@ -431,8 +436,8 @@ def _decision(evaluation: dict) -> tuple[Block, ...]:
     checks = [c for c in _list(decision.get("checks")) if isinstance(c, dict)]
     if checks:
         blocks.append(Table(("check", "value", "limit", "result"),
-                            tuple((Code(_text(c.get("name", "?"))), _num(c.get("value")), _num(c.get("limit")),
-                                   Strong("passed") if c.get("passed") else Strong("failed")) for c in checks),
+                            tuple((_code(_text(c.get("name", "?"))), _num(c.get("value")), _num(c.get("limit")),
+                                   _strong("passed") if c.get("passed") else _strong("failed")) for c in checks),
                             "lrrl", "checks"))
     else:
         blocks.append(Text("No checks were made."))
@@ -442,7 +447,7 @@ def _decision(evaluation: dict) -> tuple[Block, ...]:
 def _evaluation_section(info: dict, spec: dict) -> Section:
     evaluation = _evaluation(info)
     if evaluation is None:
-        return Section("evaluation", "Evaluation", (Text(Muted(f"The evaluation: {NOT_RECORDED}.")),))
+        return Section("evaluation", "Evaluation", (Text(_muted(f"The evaluation: {NOT_RECORDED}.")),))
     task = _text(_first(evaluation.get("task"), spec.get("task"), info.get("task"), ""))
     candidate = _dict(evaluation.get("candidate"))
     classes = _list(evaluation.get("classes")) or _list(candidate.get("classes")) or _list(spec.get("classes"))
@@ -455,7 +460,7 @@ def _evaluation_section(info: dict, spec: dict) -> Section:
                    Table(("metric", "value"), tuple((_metric_name(n), _num(candidate.get(n))) for n in names), "lr",
                          "headline")]
     else:
-        blocks.append(Text(Muted(f"Metrics: {NOT_RECORDED}.")))
+        blocks.append(Text(_muted(f"Metrics: {NOT_RECORDED}.")))
     if task == "classification":
         blocks += [Heading("Confusion matrix"), *_confusion(candidate.get("confusion_matrix"), classes),
                    Heading("Per class"), *_per_class(candidate.get("per_class"))]
@@ -472,7 +477,7 @@ def _explanations_section(info: dict) -> Section:
     evaluation = _dict(info.get("evaluation"))
     if "feature_importance" not in evaluation:
         return Section("explanations", "Explanations",
-                       (Text(Muted(f"Global feature importance: {NOT_RECORDED}.")),))
+                       (Text(_muted(f"Global feature importance: {NOT_RECORDED}.")),))
     importance = evaluation["feature_importance"]
     if not isinstance(importance, dict):
         return Section("explanations", "Explanations",
@@ -481,17 +486,17 @@ def _explanations_section(info: dict) -> Section:
               if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)}
     facts = Facts((("Method", _or_missing(importance.get("method"))), ("Target", _or_missing(importance.get("target"))),
                    ("Steps", _or_missing(importance.get("steps"))),
-                   ("Rows", Muted(NOT_RECORDED) if importance.get("rows") is None else _num(importance["rows"]))))
+                   ("Rows", _muted(NOT_RECORDED) if importance.get("rows") is None else _num(importance["rows"]))))
     if not values:
-        return Section("explanations", "Explanations", (facts, Text(Muted(f"Feature values: {NOT_RECORDED}."))))
+        return Section("explanations", "Explanations", (facts, Text(_muted(f"Feature values: {NOT_RECORDED}."))))
     top = max(abs(v) for v in values.values()) or 1.0
     ordered = sorted(values.items(), key=lambda item: (-item[1], item[0]))
-    rows = tuple((Code(_text(name)), _num(value), Bar(abs(value) / top, value < 0)) for name, value in ordered)
+    rows = tuple((_code(_text(name)), _num(value), Bar(abs(value) / top, value < 0)) for name, value in ordered)
     blocks: list[Block] = [Text("How much each feature matters to the model over the evaluation data, by the method "
                                 "below; the longest bar is the feature the model leans on most."),
                            facts, Table(("feature", "importance", ""), rows, "lrl", "importance")]
     if any(v < 0 for v in values.values()):
-        blocks.append(Text(Muted("A bar for a negative value is orange (░ in the Markdown card).")))
+        blocks.append(Text(_muted("A bar for a negative value is orange (░ in the Markdown card).")))
     return Section("explanations", "Explanations", tuple(blocks))
 
 
@@ -500,25 +505,25 @@ def _environment_section(info: dict, metadata: dict) -> Section:
     env = environment if isinstance(environment, dict) else {}
     blocks: list[Block] = [Facts((
         ("Code version", _or_missing(_first(env.get("code_version"), info.get("code_version"),
-                                            metadata.get("code_version")), Code)),
+                                            metadata.get("code_version")), _code)),
         ("Environment hash", _or_missing(_first(env.get("environment_hash"), metadata.get("environment_hash")),
-                                         Code)),
+                                         _code)),
     )), Heading("Lock files")]
     locks = _dict(env.get("lock_hashes"))
-    blocks.append(Table(("lock file", "hash"), tuple((Code(_text(k)), Code(_text(v))) for k, v in locks.items()),
-                        name="locks") if locks else Text(Muted(f"Lock hashes: {NOT_RECORDED}.")))
+    blocks.append(Table(("lock file", "hash"), tuple((_code(_text(k)), _code(_text(v))) for k, v in locks.items()),
+                        name="locks") if locks else Text(_muted(f"Lock hashes: {NOT_RECORDED}.")))
     blocks.append(Heading("Images"))
     images = _dict(env.get("images"))
-    blocks.append(Table(("image", "reference"), tuple((_text(k), Code(_text(v))) for k, v in images.items()),
-                        name="images") if images else Text(Muted(f"Images: {NOT_RECORDED}.")))
+    blocks.append(Table(("image", "reference"), tuple((_text(k), _code(_text(v))) for k, v in images.items()),
+                        name="images") if images else Text(_muted(f"Images: {NOT_RECORDED}.")))
     return Section("environment", "Environment", tuple(blocks))
 
 
 def _intended_use_section(info: dict) -> Section:
     if "intended_use" not in info or info["intended_use"] is None:
-        blocks: tuple[Block, ...] = (Text(Muted(f"Intended use and limitations: {NOT_RECORDED}.")),)
+        blocks: tuple[Block, ...] = (Text(_muted(f"Intended use and limitations: {NOT_RECORDED}.")),)
     elif not _text(info["intended_use"]).strip():
-        blocks = (Text(Muted("None was given: whoever trained this version said nothing about its intended use "
+        blocks = (Text(_muted("None was given: whoever trained this version said nothing about its intended use "
                              "or its limitations.")),)
     else:
         paragraphs = re.split(r"\n\s*\n", _text(info["intended_use"]).strip())
@@ -537,7 +542,7 @@ def _details(event: Any) -> str:
 def _lifecycle_section(events: Sequence[Event]) -> Section:
     if not events:
         return Section("lifecycle", "Lifecycle so far", (Text("No events are recorded yet."),))
-    rows = tuple((Code(_text(e.time)), Strong(_text(e.event)), Code(_text(e.run)) if e.run else DASH,
+    rows = tuple((_code(_text(e.time)), _strong(_text(e.event)), _code(_text(e.run)) if e.run else DASH,
                   _text(e.reason) or DASH, _text(_dict(e.details).get("by") or DASH), _details(e))
                  for e in events)
     blocks: list[Block] = [Text("Every event of this version's audit log, oldest first."),
@@ -555,8 +560,8 @@ def _lifecycle_section(events: Sequence[Event]) -> Section:
 def _window(event: Any) -> tuple[Cell, ...]:
     details = _dict(event.details)
     decision = _text(details.get("decision") or DASH)
-    return (Code(_text(event.time)), _text(details.get("window") or DASH), _num(details.get("rows")),
-            Strong(decision) if decision == RETRAIN else decision, Code(_text(details.get("monitoring_run") or DASH)))
+    return (_code(_text(event.time)), _text(details.get("window") or DASH), _num(details.get("rows")),
+            _strong(decision) if decision == RETRAIN else decision, _code(_text(details.get("monitoring_run") or DASH)))
 
 
 def card_sections(record: dict, spec: dict, metadata: dict, events: Sequence[Event]) -> list[Section]:
@@ -604,13 +609,15 @@ def _md(text: str) -> str:
     return _MD_SPECIALS.sub(lambda m: "\\" + m.group(0), markdown.cell(text))
 
 
-def _md_cell(cell: Cell) -> str:
-    if isinstance(cell, Strong):
-        return f"**{_md(cell.text)}**"
-    if isinstance(cell, Muted):
-        return f"*{_md(cell.text)}*"
-    if isinstance(cell, Code):
+def _md_styled(cell: Styled) -> str:
+    if cell.style == CODE:
         return f"`{cell.text}`" if _CODE_SAFE.fullmatch(cell.text) else _md(cell.text)
+    return ("**{}**" if cell.style == STRONG else "*{}*").format(_md(cell.text))
+
+
+def _md_cell(cell: Cell) -> str:
+    if isinstance(cell, Styled):
+        return _md_styled(cell)
     if isinstance(cell, Bar):
         return ("░" if cell.negative else "█") * max(1, round(cell.fraction * MD_BAR)) if cell.fraction > 0 else ""
     return _md(cell)
@@ -656,13 +663,12 @@ def _bar_svg(bar: Bar) -> str:
             f'<rect class="{fill}" width="{width:.1f}" height="14" rx="3"/></svg>')
 
 
+_HTML_STYLES = {STRONG: "<strong>{}</strong>", MUTED: '<span class="absent">{}</span>', CODE: "<code>{}</code>"}
+
+
 def _html_cell(cell: Cell) -> str:
-    if isinstance(cell, Strong):
-        return f"<strong>{_esc(cell.text)}</strong>"
-    if isinstance(cell, Muted):
-        return f'<span class="absent">{_esc(cell.text)}</span>'
-    if isinstance(cell, Code):
-        return f"<code>{_esc(cell.text)}</code>"
+    if isinstance(cell, Styled):
+        return _HTML_STYLES[cell.style].format(_esc(cell.text))
     if isinstance(cell, Bar):
         return _bar_svg(cell)
     return "<br>".join(_esc(line) for line in cell.splitlines())

@@ -16,6 +16,7 @@ from components.lib import uri as uri_io
 from components.lib.bundle import FEATURE_SPEC_FILE, METADATA_FILE
 from components.lib.model_card import render_card
 from components.lib.registry import Registry
+from components.lib.registry_audit import MONITORED, Event
 from components.lib.registry_records import check_name, check_number
 
 CARDS_DIR = "cards"
@@ -38,6 +39,19 @@ def _read_json(uri: str) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+def _with_trigger_window(record: dict, events: list[Event]) -> dict:
+    """The record with its trigger's monitoring window (the `monitored` event of the triggering run) added, for a
+    version made by a monitoring-triggered retraining; else the record as it is."""
+    info = record.get("info") or {}
+    trigger = info.get("trigger")
+    run = trigger.get("monitoring_run") if isinstance(trigger, dict) else ""
+    seen = next((e for e in events if run and e.event == MONITORED and e.run == run), None)
+    if seen is None:
+        return record
+    return {**record, "info": {**info, "trigger": {**trigger, "window": seen.details.get("window", ""),
+                                                   "monitored_version": seen.version}}}
+
+
 def write_card(registry: Registry, model: str, number: int) -> tuple[str, str]:
     """Render the card of a complete version from its registration, feature spec, metadata and audit events,
     write both files and return their URIs (HTML, Markdown). RegistryError if the version is absent."""
@@ -45,8 +59,9 @@ def write_card(registry: Registry, model: str, number: int) -> tuple[str, str]:
     record = registry.registration(model, number)
     spec = _read_json(uri_io.join(version.uri, FEATURE_SPEC_FILE))
     metadata = _read_json(uri_io.join(version.uri, METADATA_FILE))
-    events = [e for e in registry.events(model) if e.version == number]
-    card = render_card(record, spec, metadata, events)
+    everything = registry.events(model)
+    events = [e for e in everything if e.version == number]
+    card = render_card(_with_trigger_window(record, everything), spec, metadata, events)
     html_uri, markdown_uri = card_uris(registry, model, number)
     uri_io.write_text(markdown_uri, card.markdown)
     uri_io.write_text(html_uri, card.html)

@@ -20,6 +20,8 @@ import pytest
 import yaml
 from manifest_metrics import MANIFESTS, OVERLAYS, dashboards, kustomize, references
 
+from support.debian_tools import debian_binary
+
 ALERT_TESTS = Path(__file__).parent / "alerts"
 RULES_FILE = "loopline-rules.yaml"  # the name every test file's rule_files gives
 PROMTOOL_PACKAGE = "prometheus"  # Debian's package of promtool (make tools installs it)
@@ -27,12 +29,8 @@ NEVER = "vector(1) < 0"  # an expression that never returns a sample
 
 
 def promtool() -> str:
-    """The promtool binary; a failure naming the package when it is not installed."""
-    found = shutil.which("promtool")
-    if found is None:
-        pytest.fail(f"promtool is not installed: install the Debian package {PROMTOOL_PACKAGE!r} "
-                    "(`make tools` does, and `make test` runs it)")
-    return found
+    """The promtool binary (a failure naming its Debian package when it is missing)."""
+    return debian_binary("promtool", PROMTOOL_PACKAGE)
 
 
 def rule_groups(target: Path) -> list[dict[str, Any]]:

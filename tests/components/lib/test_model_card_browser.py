@@ -34,7 +34,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Iterator
 
-import pytest
 from PIL import Image
 from test_model_card import (
     HOSTILE,
@@ -45,6 +44,7 @@ from test_model_card import (
 )
 
 from components.lib.model_card import render_card
+from support.debian_tools import debian_binary
 
 CHROMIUM_PACKAGE = "chromium"  # Debian's package (make tools installs it)
 SCREENSHOT_ENV = "LOOPLINE_CARD_SCREENSHOT"
@@ -57,12 +57,8 @@ HEADLESS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--
 
 
 def chromium() -> str:
-    """The chromium binary; a failure naming the package when it is not installed."""
-    found = shutil.which("chromium")
-    if found is None:
-        pytest.fail(f"chromium is not installed: install the Debian package {CHROMIUM_PACKAGE!r} "
-                    "(`make tools` does, and `make test` runs it)")
-    return found
+    """The chromium binary (a failure naming its Debian package when it is missing)."""
+    return debian_binary("chromium", CHROMIUM_PACKAGE)
 
 
 @dataclass
