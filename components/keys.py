@@ -30,6 +30,8 @@ INFRA_OK = "infra_ok"
 
 # register outputs
 VERSION = "version"
+MODEL_CARD_HTML = "model_card_html"  # the version's model card (also kept in the registry)
+MODEL_CARD_MARKDOWN = "model_card_markdown"
 
 # monitor outputs
 MONITORING = "monitoring"

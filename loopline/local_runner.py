@@ -31,7 +31,8 @@ from pipelines.settings import CompileSettings
 LOG_FILE = "run.log"
 # Artifacts a run leaves for people to open, by artifact name, and the end of their copy's name.
 REPORT_SUFFIXES = {keys.REPORT_HTML: "-report.html", keys.REPORT_MARKDOWN: "-report.md",
-                   keys.INFERENCE_SERVICE: "-inferenceservice.yaml"}
+                   keys.INFERENCE_SERVICE: "-inferenceservice.yaml", keys.MODEL_CARD_HTML: "-model-card.html",
+                   keys.MODEL_CARD_MARKDOWN: "-model-card.md"}
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,9 @@ def _new_run_dir(pipeline_root: Path, before: set[Path]) -> Path | None:
 
 
 def _copy_reports(run_dir: Path) -> dict[str, Path]:
-    """The run's reports (and deploy's InferenceService), copied to `<task>-report.html|.md` (and
-    `deploy-inferenceservice.yaml`) in the run folder so a browser or editor opens them (KFP names
-    artifact files without a suffix)."""
+    """The run's reports (and deploy's InferenceService, register's model card), copied to
+    `<task>-report.html|.md` (and `deploy-inferenceservice.yaml`, `register-model-card.html|.md`) in the
+    run folder so a browser or editor opens them (KFP names artifact files without a suffix)."""
     reports = {}
     for artifact in sorted(run_dir.rglob("*")):
         suffix = REPORT_SUFFIXES.get(artifact.name)

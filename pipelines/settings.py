@@ -37,6 +37,13 @@ class CompileSettings:
     caching: bool = True
     train_accelerator: Accelerator | None = None
 
+    def environment(self) -> dict[str, object]:
+        """What a model card records of the compile: the images and the lock files' hashes (read now)."""
+        from components.lib.provenance import lock_hashes
+
+        return {"images": {"pipeline": self.images.pipeline, "serving": self.images.serving},
+                "lock_hashes": lock_hashes()}
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> CompileSettings:
         """The settings the environment gives; a malformed value is a LooplineInputError naming it."""

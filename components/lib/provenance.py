@@ -20,6 +20,16 @@ def environment_hash() -> str:
     return "sha256:" + hashlib.sha256("\n".join(pins).encode()).hexdigest()
 
 
+# The lock files the two environments (and their images) install from, relative to the checkout.
+LOCK_FILES = ("requirements/pipeline.lock", "kserve/requirements.lock")
+
+
+def lock_hashes(root: Path = Path(__file__).resolve().parents[2]) -> dict[str, str]:
+    """sha256 of each lock file under the checkout `root` ({} when run from an image, which has none)."""
+    return {name: "sha256:" + hashlib.sha256((root / name).read_bytes()).hexdigest()
+            for name in LOCK_FILES if (root / name).is_file()}
+
+
 def code_version() -> str:
     """The package version, plus the git commit when running from a checkout."""
     try:

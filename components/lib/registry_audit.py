@@ -30,8 +30,12 @@ ROLLED_BACK = "rolled_back"
 SKIPPED = "skipped"
 RETRAIN_TRIGGERED = "retrain_triggered"
 RETRAIN_SKIPPED = "retrain_skipped"
+PENDING_APPROVAL = "pending_approval"  # passed every gate; waits for a person (approval "manual")
+APPROVAL_GRANTED = "approval_granted"  # a person approved it (details: "by")
+APPROVAL_REJECTED = "approval_rejected"  # a person rejected it (details: "by")
+MONITORED = "monitored"  # one monitoring window of the served version and its decision
 EVENTS = (REGISTERED, EVALUATED, APPROVED, REJECTED, PROMOTED, DEPLOYED, ROLLED_BACK, SKIPPED, RETRAIN_TRIGGERED,
-          RETRAIN_SKIPPED)
+          RETRAIN_SKIPPED, PENDING_APPROVAL, APPROVAL_GRANTED, APPROVAL_REJECTED, MONITORED)
 
 _APPEND_ATTEMPTS = 10
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -38,7 +38,8 @@ def _write(outputs: ValidateOutputs, result: checks.ValidationResult) -> None:
         anomalies_file = outputs.anomalies_dir / keys.ANOMALIES_FILE.format(split=split)
         anomalies_file.write_text(text_format.MessageToString(result.anomalies[split]))
     (outputs.schema_dir / keys.SCHEMA_FILE).write_text(text_format.MessageToString(result.schema))
-    decision = {"data_ok": result.data_ok, "reason": result.reason, "anomalies": len(result.rows)}
+    decision = {"data_ok": result.data_ok, "reason": result.reason, "anomalies": len(result.rows),
+                "anomaly_rows": [asdict(row) for row in result.rows]}
     (outputs.anomalies_dir / keys.DECISION_FILE).write_text(json.dumps(decision, indent=2))
     outputs.html_path.parent.mkdir(parents=True, exist_ok=True)
     outputs.html_path.write_text(report.render_html(result))

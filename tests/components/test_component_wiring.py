@@ -18,6 +18,7 @@ from kfp import dsl
 from components import keys
 from components._image import Images
 from components.catalog import CONTRACTS, build
+from components.lib.registry import Registry
 
 RUN_ID = "wiring-test-run"
 
@@ -57,8 +58,11 @@ def chain(tmp_path_factory: pytest.TempPathFactory, penguins_csv: Path) -> dict[
     a["judged"] = evaluate(model=a[keys.MODEL], eval=a[keys.EVAL], metrics=a["eval_metrics"],
                            classification_metrics=a["curves"], evaluation=a[keys.EVALUATION],
                            report_markdown=a["evaluate_md"], registry_uri=registry, model_name="penguins")
-    a["registered"] = register(model=a[keys.MODEL], evaluation=a[keys.EVALUATION], registry_uri=registry,
-                               model_name="penguins", run_id=RUN_ID)
+    a["card_html"], a["card_md"] = _artifact(dsl.HTML, root, "card.html"), _artifact(dsl.Markdown, root, "card.md")
+    a["registered"] = register(model=a[keys.MODEL], evaluation=a[keys.EVALUATION], anomalies=a[keys.ANOMALIES],
+                               model_card_html=a["card_html"], model_card_markdown=a["card_md"], registry_uri=registry,
+                               model_name="penguins", intended_use="Sorting penguins of three species; not others.",
+                               environment={"images": {"pipeline": "registry.test/pipeline:1"}}, run_id=RUN_ID)
     a[keys.INFERENCE_SERVICE] = _artifact(dsl.Artifact, root, keys.INFERENCE_SERVICE)
     a["deployed"] = deploy(registry_uri=registry, model_name="penguins", version=a["registered"].version,
                            approved=a["judged"].approved, approval_reason=a["judged"].reason, infra_ok=True,
@@ -122,6 +126,19 @@ def test_register_and_deploy_return_the_version_and_the_deployment(chain: dict[s
     assert chain["deployed"].deployed is True, chain["deployed"].reason
     assert (chain["root"] / "models" / "penguins" / "feature_spec.json").exists()
     assert "kind: InferenceService" in Path(chain[keys.INFERENCE_SERVICE].path).read_text()
+
+
+def test_register_keeps_what_the_card_shows_and_writes_the_card(chain: dict[str, Any]) -> None:
+    info = Registry(str(chain["root"] / "registry")).registration("penguins", 1)["info"]
+    data = info["data"]
+    assert data["validation"]["data_ok"] is True and data["train_rows"] + data["eval_rows"] > 300
+    assert data["data_hash"] == chain[keys.TRAIN].metadata["content_hash"]
+    assert info["evaluation"]["decision"]["approved"] is True and info["evaluation"]["candidate"]["roc_curves"] is None
+    assert info["environment"]["images"] == {"pipeline": "registry.test/pipeline:1"}
+    assert info["intended_use"].startswith("Sorting penguins") and info["trigger"] is None
+    page, markdown = Path(chain["card_html"].path).read_text(), Path(chain["card_md"].path).read_text()
+    assert page.startswith("<!DOCTYPE html>") and "Sorting penguins of three species" in page
+    assert "Sorting penguins of three species" in markdown and "registry.test/pipeline:1" in markdown
 
 
 def test_infra_validate_records_a_candidate_that_does_not_load(chain: dict[str, Any], tmp_path: Path) -> None:
