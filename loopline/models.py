@@ -1,4 +1,5 @@
-"""`loopline models list|show|promote|rollback|history`: read and change the model registry.
+"""`loopline models list|show|promote|rollback|history` (and approve|reject|lineage|card, `governance`): read and
+change the model registry.
 
 Errors (a bad name, an unknown version or alias, nothing to roll back to, an unreachable
 registry, a rollout that did not become Ready) are the project's own types: `loopline` prints them
@@ -17,7 +18,7 @@ from typing import Callable
 from components.lib import registry as reg
 from components.lib import uri as uri_io
 from components.lib.registry_records import RegistryError, check_name
-from loopline import output, paths
+from loopline import governance, output, paths
 from loopline.arguments import version_number
 
 DEFAULT_REGISTRY = str(paths.REGISTRY)
@@ -120,11 +121,18 @@ def _canary_note(args: argparse.Namespace) -> str:
 
 
 def _promote(registry: reg.Registry, args: argparse.Namespace) -> int:
+    from components.deploy.approval import held_for_a_person
+    from components.lib.model_card_store import write_card
+
     before = registry.alias(args.model, reg.PRODUCTION)
     registry.version(args.model, args.version)  # an unknown version fails before anything is served
-    note = _canary_note(args)
+    held = held_for_a_person(registry, args.model, args.version)
+    if held and not args.force:
+        raise RegistryError(f"{held}: use `loopline models approve` (or promote with --force, recorded)")
+    note = "; ".join(n for n in (_canary_note(args), f"promoted with --force: {held}" if held else "") if n)
     _serve(registry, args, args.version)
     registry.promote(args.model, args.version, args.run, f"{args.reason}; {note}" if note else args.reason)
+    write_card(registry, args.model, args.version)
     previous = registry.alias(args.model, reg.PREVIOUS)
     if before is not None and before.number == args.version:
         print(f"loopline: {args.model} version {args.version} is already production (recorded)")
@@ -135,11 +143,15 @@ def _promote(registry: reg.Registry, args: argparse.Namespace) -> int:
 
 
 def _rollback(registry: reg.Registry, args: argparse.Namespace) -> int:
+    from components.lib.model_card_store import write_card
+
     before = registry.alias(args.model, reg.PRODUCTION)
     target = registry.alias(args.model, reg.PREVIOUS)  # what rollback restores (None: it refuses below)
     if target is not None:
         _serve(registry, args, target.number)
     restored = registry.rollback(args.model, args.run, args.reason)
+    for number in {restored.number, before.number if before else restored.number}:
+        write_card(registry, args.model, number)
     previous = registry.alias(args.model, reg.PREVIOUS)
     print(f"loopline: {args.model} rolled back from version {before.number if before else '?'} to version "
           f"{restored.number}; previous: {previous.number if previous else 'none'}")
@@ -164,7 +176,8 @@ def _with_registry(action: Callable[[reg.Registry, argparse.Namespace], int]) ->
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``models`` subcommand (list, show, promote, rollback, history) to the ``loopline`` command."""
+    """Add the ``models`` subcommand (list, show, promote, rollback, history, approve, reject, lineage, card) to the
+    ``loopline`` command."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--registry", default=DEFAULT_REGISTRY, metavar="URI",
                         help=f"registry root: a local folder or gs://bucket/prefix (default {DEFAULT_REGISTRY})")
@@ -206,7 +219,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     promote.add_argument("--monitoring", default="", metavar="URI",
                          help="a monitoring result (monitoring.json or its folder): refuse unless its canary verdict "
                               "for this version is promote")
-    promote.add_argument("--force", action="store_true", help="promote whatever the canary verdict says")
+    promote.add_argument("--force", action="store_true",
+                         help="promote whatever the canary verdict says, or a version held for approval (recorded)")
     promote.set_defaults(func=_with_registry(_promote))
 
     rollback = actions.add_parser("rollback", parents=[common, changes, serving],
@@ -217,3 +231,4 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     history = actions.add_parser("history", parents=[common], help="the model's audit log, oldest first")
     history.add_argument("model")
     history.set_defaults(func=_with_registry(_history))
+    governance.add_parsers(actions, common, changes, serving, _with_registry)

@@ -57,6 +57,7 @@ def _add_monitoring_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kfp-namespace", default="", help="Kubeflow profile namespace (target kfp)")
     parser.add_argument("--training-pipeline", default="loopline-training", help="the uploaded training pipeline")
     parser.add_argument("--experiment", default="loopline", help="the KFP experiment of retraining runs")
+    _add_approval_arg(parser)
 
 
 def _add_data_validation_args(parser: argparse.ArgumentParser) -> None:
@@ -115,6 +116,16 @@ def _add_training_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--canary-traffic-percent", type=int, default=-1, help="-1: no canary")
     parser.add_argument("--rollout-timeout", dest="rollout_timeout_seconds", type=float, default=600.0,
                         help="seconds to wait for Ready")
+    _add_approval_arg(parser)
+    parser.add_argument("--intended-use", default="", metavar="TEXT",
+                        help="the model card's intended use and limitations")
+    parser.add_argument("--triggered-by", default="", metavar="TEXT",
+                        help="what started this run, kept with the version (retraining passes its monitoring run)")
+
+
+def _add_approval_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--approval", choices=["auto", "manual"], default="auto",
+                        help="manual: a version that passes every gate waits for `loopline models approve`")
 
 
 # Each pipeline's options, by the pipeline's name.

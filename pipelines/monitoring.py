@@ -39,9 +39,11 @@ def create_pipeline(settings: CompileSettings) -> dsl.graph_component.GraphCompo
         kfp_namespace: str = "",
         training_pipeline: str = "loopline-training",
         experiment: str = "loopline",
+        approval: str = "auto",
     ):
         """A `retrain` decision starts the training pipeline on `retrain_source` (once per cooldown); the new
-        model meets the same gates as any other before it is deployed."""
+        model meets the same gates as any other before it is deployed, and with `approval` "manual" waits for a
+        person (`loopline models approve`)."""
         watched = configure(steps.monitor(
             prediction_log_uri=prediction_log_uri, model_name=model_name, registry_uri=registry_uri,
             window_hours=window_hours, since=since, until=until, thresholds=thresholds, min_rows=min_rows,
@@ -53,7 +55,7 @@ def create_pipeline(settings: CompileSettings) -> dsl.graph_component.GraphCompo
             model_name=model_name, retrain_source=retrain_source, target=retrain_target,
             cooldown_hours=cooldown_hours, overrides=overrides, local_pipeline_root=local_pipeline_root,
             kfp_host=kfp_host, kfp_namespace=kfp_namespace, training_pipeline=training_pipeline,
-            experiment=experiment,
+            experiment=experiment, approval=approval,
         ), "retrain", settings)
 
     return monitoring_pipeline

@@ -58,9 +58,14 @@ def create_pipeline(settings: CompileSettings) -> dsl.graph_component.GraphCompo
         max_replicas: int = 3,
         canary_traffic_percent: int = -1,
         rollout_timeout_seconds: float = 600,
+        approval: str = "auto",
+        intended_use: str = "",
+        triggered_by: str = "",
     ):
         """Anomalies stop the run before training when `on_anomalies` is "fail". Every candidate is
-        registered with its evaluation; only an approved, infra-validated one becomes production."""
+        registered with its evaluation and model card; only an approved, infra-validated one becomes
+        production, and with `approval` "manual" only once a person approves it (`loopline models approve`).
+        `intended_use`: the card's intended use and limitations; `triggered_by`: what started the run."""
         data, checked = add_data_stage(
             steps, settings, source=source, label_column=label_column, eval_fraction=eval_fraction,
             key_column=key_column, schema_uri=schema_uri, baseline_statistics_uri=baseline_statistics_uri,
@@ -85,8 +90,9 @@ def create_pipeline(settings: CompileSettings) -> dsl.graph_component.GraphCompo
             model=trained.outputs[keys.MODEL], eval=data.outputs[keys.EVAL], golden_rows=golden_rows,
         ), "infra-validate", settings)
         registered = configure(steps.register(
-            model=trained.outputs[keys.MODEL], evaluation=judged.outputs[keys.EVALUATION], registry_uri=registry_uri,
-            model_name=model_name,
+            model=trained.outputs[keys.MODEL], evaluation=judged.outputs[keys.EVALUATION],
+            anomalies=checked.outputs[keys.ANOMALIES], registry_uri=registry_uri, model_name=model_name,
+            intended_use=intended_use, triggered_by=triggered_by, environment=settings.environment(),
         ), "register", settings)
         configure(steps.deploy(
             registry_uri=registry_uri, model_name=model_name, version=registered.outputs[keys.VERSION],
@@ -95,6 +101,7 @@ def create_pipeline(settings: CompileSettings) -> dsl.graph_component.GraphCompo
             model_repository=model_repository, server_url=server_url, target=deploy_target,
             namespace=kserve_namespace, min_replicas=min_replicas, max_replicas=max_replicas,
             canary_traffic_percent=canary_traffic_percent, rollout_timeout_seconds=rollout_timeout_seconds,
+            approval=approval,
         ), "deploy", settings)
 
     return training_pipeline

@@ -23,6 +23,7 @@ def deploy(
     canary_traffic_percent: int = -1,
     rollout_timeout_seconds: float = 600,
     monitoring_uri: str = "",
+    approval: str = "auto",
     run_id: str = dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
 ) -> NamedTuple("Deployment", [("deployed", bool), ("reason", str)]):
     """Skip, with the reason in the registry's audit log, when not approved or not infra-validated.
@@ -34,6 +35,8 @@ def deploy(
     InferenceService (YAML) for the version, whichever the target. `monitoring_uri` (a monitor step's
     monitoring.json or its folder): the version is a canary under watch, deployed in full only when
     that result's canary verdict for it is `promote` (else skipped, with the verdict as the reason).
+    `approval`: "auto" deploys a version that passes every gate; "manual" records it `pending_approval` and
+    deploys nothing until a person runs `loopline models approve` (or `reject`).
     """
     from collections import namedtuple
     from pathlib import Path
@@ -46,5 +49,6 @@ def deploy(
     result = run_deploy(registry_uri, model_name, version, approved, approval_reason, infra_ok, infra_reason,
                         model_repository, run_id, server_url, target=target,
                         settings=settings, rollout_timeout=rollout_timeout_seconds,
-                        service_file=Path(inference_service.path), monitoring_uri=monitoring_uri)
+                        service_file=Path(inference_service.path), monitoring_uri=monitoring_uri,
+                        approval=approval)
     return namedtuple("Deployment", ["deployed", "reason"])(result.deployed, result.reason)

@@ -1,16 +1,18 @@
 """deploy's logic (target `local`): gates as recorded decisions, then promote and place the bundle.
 
 Not approved or not infra-validated -> a "skipped" event with the reason, nothing changes.
-Otherwise the version becomes `production` (the old one `previous`), its bundle replaces
-`<model_repository>/<model>` whole (copied beside it, then swapped by rename), and a running local
-server, when its URL is given, is asked to load it (V2 repository API).
+With approval "manual", a version that passes every gate -> a "pending_approval" event (with where it would be
+served), nothing changes until `loopline models approve` releases it. Otherwise the version becomes
+`production` (the old one `previous`), its bundle replaces `<model_repository>/<model>` whole (copied
+beside it, then swapped by rename), and a running local server, when its URL is given, is asked to
+load it (V2 repository API).
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -19,11 +21,13 @@ from components.deploy.inference_service import ServiceSettings, render
 from components.errors import LooplineInputError, RolloutError
 from components.lib import uri as uri_io
 from components.lib.bundle import FEATURE_SPEC_FILE
+from components.lib.model_card_store import write_card
 from components.lib.registry import Registry
-from components.lib.registry_audit import DEPLOYED, ROLLED_BACK, SKIPPED
+from components.lib.registry_audit import DEPLOYED, PENDING_APPROVAL, ROLLED_BACK, SKIPPED
 from components.lib.serving import call
 
 TARGETS = ("local", "kserve")
+APPROVALS = ("auto", "manual")  # manual: a version that passes every gate waits for a person
 
 
 @dataclass(frozen=True)
@@ -71,18 +75,45 @@ def _canary_gate(monitoring_uri: str, version: int) -> str:
     return "" if allowed else f"{note} ({monitoring_uri})"
 
 
+@dataclass(frozen=True)
+class Destination:
+    """Where and how a version is served: the deploy step's target and its settings (kept with a pending approval,
+    so `loopline models approve` serves it where the run would have)."""
+
+    target: str = "local"
+    model_repository: str = ""
+    server_url: str = ""
+    settings: ServiceSettings = ServiceSettings()
+    rollout_timeout: float = 600
+
+    def to_dict(self) -> dict:
+        """The destination as JSON-ready data (an audit event's details)."""
+        return {"target": self.target, "model_repository": self.model_repository, "server_url": self.server_url,
+                "settings": asdict(self.settings), "rollout_timeout": self.rollout_timeout}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Destination:
+        """The destination `to_dict` wrote."""
+        return cls(data.get("target", "local"), data.get("model_repository", ""), data.get("server_url", ""),
+                   ServiceSettings(**(data.get("settings") or {})), float(data.get("rollout_timeout", 600)))
+
+
 def deploy(
     registry_uri: str, model_name: str, version: int, approved: bool, approval_reason: str, infra_ok: bool,
     infra_reason: str, model_repository: str, run: str, server_url: str = "",
     log: Callable[[str], None] = print, target: str = "local", settings: ServiceSettings = ServiceSettings(),
     rollout_timeout: float = 600, service_file: Path | None = None, monitoring_uri: str = "",
+    approval: str = "auto",
 ) -> DeployResult:
     """Deploy to the `local` or `kserve` target, or record why not. `service_file` receives the
     InferenceService for the version (applied with target `kserve`; for review otherwise). With
     `monitoring_uri` (a monitoring.json or its folder) the version is a canary under watch: it is
-    deployed only when that result's canary verdict for it is `promote`."""
+    deployed only when that result's canary verdict for it is `promote`. With `approval` "manual" a
+    version that passes every gate is recorded `pending_approval` and waits for `loopline models approve`."""
     if target not in TARGETS:
         raise LooplineInputError(f"deploy target must be one of {TARGETS}, got {target!r}")
+    if approval not in APPROVALS:
+        raise LooplineInputError(f"approval must be one of {APPROVALS}, got {approval!r}")
     registry = Registry(registry_uri)
     service = render(model_name, registry.version(model_name, version).uri, version, settings)
     if service_file is not None:
@@ -91,22 +122,42 @@ def deploy(
             f"{model_name} v{version}: what deploy_target=kserve applies (this run's target: {target})"))
     blocked = ("not approved: " + approval_reason) if not approved else (
         "infra validation failed: " + infra_reason if not infra_ok else _canary_gate(monitoring_uri, version))
+    destination = Destination(target, str(model_repository or ""), server_url, settings, rollout_timeout)
     if blocked:
+        result = DeployResult(False, blocked)
         registry.record(model_name, SKIPPED, version, run, blocked)
-        log(f"deploy: skipped v{version}: {blocked}")
-        return DeployResult(False, blocked)
+    elif approval == "manual":
+        result = DeployResult(False, f"pending approval: v{version} passed every gate ({approval_reason}; "
+                                     f"{infra_reason}); `loopline models approve {model_name} {version}` deploys it")
+        registry.record(model_name, PENDING_APPROVAL, version, run, result.reason, destination.to_dict())
+    else:
+        return release(registry, model_name, version, run, f"approved ({approval_reason}); {infra_reason}",
+                       destination, log, service)
+    write_card(registry, model_name, version)
+    log(f"deploy: {'skipped' if blocked else 'waiting:'} v{version}: {result.reason}")
+    return result
+
+
+def release(registry: Registry, model_name: str, version: int, run: str, why: str, destination: Destination,
+            log: Callable[[str], None] = print, service: dict | None = None) -> DeployResult:
+    """Serve `version` at `destination` and make it production (KServe: only once Ready; local: then place and
+    load it); records `deployed` and appends it to the model card. Used by deploy and by `loopline models approve`."""
+    target = destination.target
     if target == "kserve":  # promote only once the service is Ready
         try:
-            served = serve_version(registry, model_name, version, target, timeout=rollout_timeout, service=service)
+            served = serve_version(registry, model_name, version, target, settings=destination.settings,
+                                   timeout=destination.rollout_timeout, service=service)
         except RolloutError as err:
             registry.record(model_name, ROLLED_BACK, version, run, str(err))
             raise RolloutError(f"deploy of {model_name} v{version} failed: {err}; production unchanged") from None
-        registry.promote(model_name, version, run, f"approved ({approval_reason}); {served}")
+        registry.promote(model_name, version, run, f"{why}; {served}")
     else:
-        registry.promote(model_name, version, run, f"approved ({approval_reason}); {infra_reason}")
-        served = serve_version(registry, model_name, version, target, str(model_repository or ""), server_url)
+        registry.promote(model_name, version, run, why)
+        served = serve_version(registry, model_name, version, target, destination.model_repository,
+                               destination.server_url)
     reason = f"v{version} is production" + (f"; {served}" if served else "")
     registry.record(model_name, DEPLOYED, version, run, reason)
+    write_card(registry, model_name, version)
     log(f"deploy: {reason}")
     return DeployResult(True, reason)
 

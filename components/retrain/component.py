@@ -19,6 +19,7 @@ def retrain(
     kfp_namespace: str = "",
     training_pipeline: str = "loopline-training",
     experiment: str = "loopline",
+    approval: str = "auto",
     run_id: str = dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
 ) -> NamedTuple("Retrain", [("triggered", bool), ("reason", str), ("run", str)]):
     """On a "retrain" decision, start training on `retrain_source` with production's settings (`overrides`
@@ -27,6 +28,8 @@ def retrain(
     `target`: "local" runs the training pipeline under kfp.local into `local_pipeline_root`; "kfp"
     submits `training_pipeline` (uploaded by name) through the KFP API at `kfp_host` (in a cluster the
     runner's token from KF_PIPELINES_SA_TOKEN_PATH) in `kfp_namespace`; "none" records only.
+    `approval` goes to the training run ("manual": the retrained version waits for `loopline models approve`), with
+    this run and its reason as `triggered_by`.
     """
     from collections import namedtuple
 
@@ -36,5 +39,5 @@ def retrain(
     submit = kfp_submitter(kfp_host, kfp_namespace, training_pipeline, experiment) if target == "kfp" else None
     result = run_retrain(decision, reason, registry_uri, model_name, retrain_source, target=target,
                          cooldown_hours=cooldown_hours, overrides=overrides, pipeline_root=local_pipeline_root,
-                         submit=submit, run_id=run_id)
+                         submit=submit, run_id=run_id, approval=approval)
     return namedtuple("Retrain", ["triggered", "reason", "run"])(result.triggered, result.reason, result.run)

@@ -92,10 +92,12 @@ def run_local(arguments: dict[str, Any], pipeline_root: str) -> str:
 def retrain(decision: str, reason: str, registry_uri: str, model_name: str, source: str, target: str = "local",
             cooldown_hours: float = 24.0, overrides: dict[str, Any] | None = None, pipeline_root: str = "",
             submit: Callable[[dict[str, Any]], str] | None = None, run_id: str = "",
-            now: datetime | None = None) -> RetrainResult:
+            now: datetime | None = None, approval: str = "auto") -> RetrainResult:
     """Start training for a `retrain` decision unless the cooldown holds; record the outcome either way.
 
-    `submit` starts a KFP run from the arguments and returns its id (target `kfp`)."""
+    `submit` starts a KFP run from the arguments and returns its id (target `kfp`). The training run gets
+    `approval` (so a retrained version waits for a person under "manual") and `triggered_by`: this monitoring run
+    and its reason, which the new version's registration keeps (its lineage leads back to the window)."""
     if target not in TARGETS:
         raise LooplineInputError(f"retrain target must be one of {', '.join(TARGETS)}, got {target!r}")
     registry = Registry(registry_uri)
@@ -109,7 +111,8 @@ def retrain(decision: str, reason: str, registry_uri: str, model_name: str, sour
         return RetrainResult(False, why)
     if not source:
         raise LooplineInputError("retraining needs a source: the URI of the new labelled data")
-    arguments = training_arguments(registry, model_name, source, overrides or {})
+    arguments = {**training_arguments(registry, model_name, source, overrides or {}), "approval": approval,
+                 "triggered_by": json.dumps({"monitoring_run": run_id, "reason": reason}, sort_keys=True)}
     if target == "local":
         if not pipeline_root:
             raise LooplineInputError("retrain target 'local' needs local_pipeline_root: where the training run goes")
