@@ -29,6 +29,7 @@ UNSEEN = {"island": 0.03}
 MISSING_SEX = 0.03  # the bundled data's share of penguins of unknown sex, so only the shift differs
 BATCH = 100
 AFTER_ROWS = 200
+RUN = "loopline lifecycle"  # the run its own monitor calls are recorded under
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -142,7 +143,7 @@ def run_lifecycle(args: argparse.Namespace) -> int:
         counts = _logged(log_uri, args.model, start, args.rows, registry)
         labelled = _feedback(work / "labels-1.csv", ids, species, args.model, log_uri, registry)
         calm = monitor(log_uri, args.model, registry, Window(start, datetime.now(timezone.utc)), log=lambda _: None,
-                       settings=now_labels)
+                       settings=now_labels, run=RUN)
         _say("traffic", f"{sum(counts.values()):,} rows like the training data -> monitor: {calm.decision}: "
                         f"{calm.reason}")
         _say("labels", f"{labelled:,} true species sent back (loopline feedback) -> {_accuracy(calm)}")
@@ -171,9 +172,29 @@ def run_lifecycle(args: argparse.Namespace) -> int:
         _say("redeploy", f"the server now answers with version(s) {', '.join(sorted(served))} (its prediction log)")
         labelled = _feedback(work / "labels-3.csv", ids, species, args.model, log_uri, registry)
         after = monitor(log_uri, args.model, registry, Window(start, datetime.now(timezone.utc)), log=lambda _: None,
-                        settings=now_labels)
+                        settings=now_labels, run=RUN)
         _say("labels", f"{labelled:,} true species of its answers sent back -> {_accuracy(after)}")
+    _trace(log_uri, registry, args.model, ids[0])
     return 0 if calm.decision == OK and ran.succeeded and _decided(ran) == RETRAIN else 1
+
+
+def _trace(log_uri: str, registry_uri: str, model: str, inference_id: str) -> None:
+    """One served answer back to its version, that version's lineage and its model card."""
+    from components.lib.lineage import lineage
+    from components.lib.model_card_store import card_uris
+    from components.lib.registry import Registry
+    from components.monitor.log_ids import served_row
+    from loopline.governance import lineage_lines
+
+    row = served_row(log_uri, model, inference_id)
+    if row is None:
+        raise LooplineInputError(f"inference id {inference_id} is not in the prediction log {log_uri}")
+    registry = Registry(registry_uri)
+    version = int(row["model_version"])
+    _say("lineage", f"answer {inference_id} came from v{version} (`loopline models lineage {model} --inference-id "
+                    f"{inference_id}`):")
+    print("\n".join(f"    {line}" for line in lineage_lines(lineage(registry, model, version))), flush=True)
+    _say("card", f"model card of v{version}: {card_uris(registry, model, version)[0]}")
 
 
 def _feedback(path: Path, ids: list[str], species: list[str], model: str, log_uri: str, registry: str) -> int:
@@ -207,7 +228,8 @@ def _gates(registry_uri: str, model: str) -> list[tuple[str, str]]:
 
     registry = Registry(registry_uri)
     newest = registry.versions(model)[-1].number
-    shown = {"approved": "evaluate", "rejected": "evaluate", "deployed": "deploy", "skipped": "deploy"}
+    shown = {"approved": "evaluate", "rejected": "evaluate", "deployed": "deploy", "skipped": "deploy",
+             "pending_approval": "approval"}
     return [(shown[e.event], f"v{newest} {e.event}: {e.reason}") for e in registry.events(model)
             if e.version == newest and e.event in shown]
 

@@ -84,6 +84,7 @@ def run_monitor(args: argparse.Namespace) -> int:
     from components.monitor.log_reading import window_of
     from components.monitor.measures import MEASURES
     from components.monitor.performance import PerformanceSettings
+    from loopline.models import cli_run_id
     from loopline.preflight import model_in_registry
 
     registry = uri_io.absolute(args.registry)
@@ -92,7 +93,8 @@ def run_monitor(args: argparse.Namespace) -> int:
                      window_of(args.since, args.until, args.hours), thresholds=dict(args.threshold),
                      min_rows=args.min_rows, log=lambda _: None,
                      settings=PerformanceSettings(maturity_hours=args.maturity_hours, min_labels=args.min_labels,
-                                                  performance_tolerance=args.performance_tolerance))
+                                                  performance_tolerance=args.performance_tolerance),
+                     run=cli_run_id())
     if args.json:
         print(result.to_json())
         return 0

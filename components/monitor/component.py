@@ -23,6 +23,7 @@ def monitor(
     performance_tolerance: float = 0.05,
     min_labels: int = 50,
     pushgateway_url: str = "",
+    run_id: str = dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
 ) -> NamedTuple("MonitorDecision", [("decision", str), ("reason", str)]):
     """Served rows of the window (`since`..`until`, ISO times, or the last `window_hours`) against each
     served version's frozen baseline: PSI, KL (larger direction), Jensen-Shannon and L-infinity per
@@ -38,7 +39,8 @@ def monitor(
     metric worse than the version's eval figure by more than `performance_tolerance` (absolute for accuracy, macro F1,
     R^2; relative for RMSE, MAE), or past its floor, by its whole 95% interval on at least `min_labels`
     labelled rows is also a "retrain". The metrics go to `monitoring` as metrics.prom (Prometheus text
-    format) and, when `pushgateway_url` is set, to that Pushgateway.
+    format) and, when `pushgateway_url` is set, to that Pushgateway. The window and its decision are recorded as a
+    `monitored` event of the production version (and appended to its model card).
     """
     from collections import namedtuple
     from pathlib import Path
@@ -55,7 +57,8 @@ def monitor(
                                                 Path(report_html.path)),
                          settings=PerformanceSettings(maturity_hours=maturity_hours,
                                                       performance_tolerance=performance_tolerance,
-                                                      min_labels=min_labels))
+                                                      min_labels=min_labels),
+                         run=run_id)
     if pushgateway_url:
         monitoring.metadata["pushed"] = push(result, pushgateway_url)
     for name, value in result.scalar_metrics().items():

@@ -26,7 +26,9 @@ from components import keys
 from components.errors import LooplineInputError
 from components.lib.baseline import PREDICTION, Baseline, baseline_at
 from components.lib.labels import labels_root, read_labels
+from components.lib.model_card_store import write_card
 from components.lib.registry import PRODUCTION, Registry, Version
+from components.lib.registry_audit import MONITORED
 from components.monitor.canary import CanaryVerdict, compare
 from components.monitor.drift import CHECKS, THRESHOLDS, FeatureDrift, version_drift
 from components.monitor.log_reading import Served, Window, parse_time, read_served
@@ -154,10 +156,11 @@ def _decide(production: VersionReport | None, min_rows: int, thresholds: dict[st
 def monitor(log_uri: str, model_name: str, registry_uri: str, window: Window,
             thresholds: dict[str, float] | None = None, min_rows: int = MIN_ROWS,
             outputs: MonitorOutputs | None = None, log: Callable[[str], None] = print,
-            settings: PerformanceSettings = PerformanceSettings()) -> Monitoring:
+            settings: PerformanceSettings = PerformanceSettings(), run: str = "") -> Monitoring:
     """Measure the window's served traffic of `model_name` against each version's baseline, join the labels (the
     store inside the prediction log that `loopline feedback` writes) and decide; write monitoring.json and the
-    reports into `outputs` when given (the component always gives them)."""
+    reports into `outputs` when given (the component always gives them). The window and its decision become a
+    `monitored` event of the production version (by `run`) and a line of its model card."""
     limits = {**THRESHOLDS, **(thresholds or {})}
     unknown = sorted(set(limits) - set(CHECKS))
     if unknown:
@@ -186,6 +189,11 @@ def monitor(log_uri: str, model_name: str, registry_uri: str, window: Window,
                         settings, labels_root(log_uri), canary, str(labelled_window))
     if outputs is not None:
         write(result, outputs)
+    report = next((r for r in reports if r.production), None)
+    registry.record(model_name, MONITORED, production.number, run, reason,
+                    {"window": str(window), "rows": report.rows if report else 0, "decision": decision,
+                     "monitoring_run": run, "drifted": [d.name for d in report.drifted()] if report else []})
+    write_card(registry, model_name, production.number)
     return result
 
 

@@ -8,6 +8,7 @@ a month of log costs far less memory than the rows `log_reading.read_served` bui
 from __future__ import annotations
 
 import io
+import json
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -57,3 +58,24 @@ def logged_ids(log_uri: str, model: str, window: Window) -> pa.Table:
     window, in log order; an empty table of that schema when there are none."""
     tables = [_ids_of(path, window) for path in log_files(log_uri, model, window)]
     return pa.concat_tables(tables) if tables else LOGGED_SCHEMA.empty_table()
+
+
+def served_row(log_uri: str, model: str, inference_id: str) -> dict | None:
+    """The logged row of `model` with this inference id (its inputs, outputs, model version, time), or None.
+
+    A scan of the model's log, newest day first, that parses only the lines of a file holding the id: how one
+    served answer is traced back to its version (and from there its lineage)."""
+    base = uri_io.join(log_uri, model)
+    needle = json.dumps(inference_id).encode("utf-8")
+    for day in sorted((d for d in uri_io.list_dirs(base) if not d.startswith("_")), reverse=True):
+        folder = uri_io.join(base, day)
+        for name in sorted((n for n in uri_io.list_files(folder) if n.endswith(".jsonl")), reverse=True):
+            data = uri_io.read_bytes(uri_io.join(folder, name))
+            if needle not in data:
+                continue
+            for line in data.splitlines():
+                if needle in line:
+                    row = json.loads(line)
+                    if row.get(INFERENCE_ID) == inference_id:
+                        return row
+    return None

@@ -3,6 +3,7 @@ pipeline runs on new labelled data from that world -> a new version meets the ga
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -41,7 +42,7 @@ def test_drift_starts_a_retraining_run_that_goes_through_the_gates(
     proc = _loopline("run", "monitoring", "--prediction-log", str(tmp_path / "log"), "--registry", registry.root,
                      "--since", START.isoformat(), "--until", (START + timedelta(hours=1)).isoformat(),
                      "--retrain-source", str(new_data), "--local-pipeline-root", str(tmp_path / "retrain-root"),
-                     "--override", "epochs=5", "--pipeline-root", str(tmp_path / "root"))
+                     "--override", "epochs=5", "--approval", "manual", "--pipeline-root", str(tmp_path / "root"))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     lines = proc.stdout.splitlines()
     assert any(line.split()[:1] == ["monitor"] and "retrain: drift on 1,500 rows" in line and "body_mass_g" in line
@@ -50,6 +51,23 @@ def test_drift_starts_a_retraining_run_that_goes_through_the_gates(
     events = registry.events("penguins")
     assert events[-1].event == "retrain_triggered" and "body_mass_g" in events[-1].reason
     assert [v.number for v in registry.versions("penguins")] == [1, 2]
-    outcome = [e.event for e in events if e.version == 2 and e.event in ("deployed", "skipped")]
-    assert len(outcome) == 1, events  # the new version met the gates: deployed, or refused with a reason
-    assert (registry.alias("penguins", PRODUCTION).number == 2) is (outcome == ["deployed"])
+    outcome = [e.event for e in events if e.version == 2 and e.event in ("deployed", "skipped", "pending_approval")]
+    assert outcome in (["pending_approval"], ["skipped"]), events  # manual: met the gates and waits, or refused
+    assert registry.alias("penguins", PRODUCTION).number == 1  # nothing deployed without a person
+
+    window = f"{START.isoformat()} .. {(START + timedelta(hours=1)).isoformat()}"
+    shown = _loopline("models", "lineage", "penguins", "2", "--registry", registry.root)
+    assert shown.returncode == 0, shown.stderr
+    trigger = next(line for line in shown.stdout.splitlines() if line.strip().startswith("trigger"))
+    assert f"window {window} (1,500 rows, v1)" in trigger and "body_mass_g" in trigger, shown.stdout
+    chain = json.loads(_loopline("models", "lineage", "penguins", "2", "--registry", registry.root, "--json").stdout)
+    assert chain["trigger"]["window"]["details"]["window"] == window
+    assert chain["trigger"]["retraining"]["event"] == "retrain_triggered"
+    card = Path(registry.root, "penguins", "cards", "2", "model-card.md").read_text()
+    assert window in card and "body_mass_g" in card  # the card names what triggered the version
+    if outcome == ["pending_approval"]:
+        approved = _loopline("models", "approve", "penguins", "2", "--registry", registry.root, "--by", "Ada",
+                             "--reason", "drift explained; v2 reviewed", "--model-repository", str(tmp_path / "models"))
+        assert approved.returncode == 0, approved.stderr
+        assert registry.alias("penguins", PRODUCTION).number == 2
+        assert (tmp_path / "models" / "penguins" / "feature_spec.json").is_file()
