@@ -60,8 +60,11 @@ lock: | $(UV)  ## re-resolve both lock files from their .in files
 	$(UV) pip compile --quiet --python-version 3.11 --python-platform x86_64-manylinux_2_36 requirements/pipeline.in -o $(PIPELINE_LOCK)
 	$(UV) pip compile --quiet --python-version 3.11 --python-platform x86_64-manylinux_2_36 kserve/requirements.in -o $(SERVING_LOCK)
 
+INTENDED_USE = Demo: tells Adelie, Chinstrap and Gentoo penguins apart from bill, flipper and body measurements \
+  (Palmer Archipelago, 2007-2009). Not for other species, other regions or juveniles; a teaching model, not a field tool.
+
 run: install  ## the whole lifecycle on the bundled data: train, deploy, serve, monitor, drift, retrain, redeploy
-	$(LOOPLINE) run training --floor min_accuracy=0.9
+	$(LOOPLINE) run training --floor min_accuracy=0.9 --intended-use "$(INTENDED_USE)"
 	$(LOOPLINE) serve --smoke
 	$(LOOPLINE) lifecycle
 

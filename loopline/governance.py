@@ -90,7 +90,8 @@ def lineage_lines(chain: dict[str, Any]) -> list[str]:
     lines += [f"  approval    {_when(e)}: {e['event']}" + (f" by {e['details']['by']}" if e["details"].get("by")
                                                             else "") + f": {_short(e['reason'])}"
               for e in chain["approval"]] or ["  approval    auto (no person asked)"]
-    lines += [f"  {e['event']:<11} {_when(e)}: {_short(e['reason'])}" for e in chain["deployments"]] \
+    lines += [f"  {e['event']:<11} {_when(e)}: {_short(e['reason'])}" if e["version"] == chain["version"] else
+              f"  replaced    {_when(e)}: by v{e['version']} ({e['event']})" for e in chain["deployments"]] \
         or ["  deployed    never"]
     for window in chain["monitoring"]:
         seen, facts = window["window"], window["window"]["details"]

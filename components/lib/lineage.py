@@ -1,5 +1,6 @@
 """A version's lineage, from the registry alone: data source and hash -> validation -> training -> evaluation
-(against which production version) -> approval -> deployments -> monitoring windows and the retraining each started.
+(against which production version) -> approval -> deployments (and when another version replaced it) ->
+monitoring windows and the retraining each started.
 
 Everything comes from the version's registration record and the model's audit log, so it works wherever the
 registry lives (a folder or gs://) and needs no pipeline run or artifact store. A version made by a
@@ -42,16 +43,19 @@ def _first(events: list[Event], *names: str) -> Event | None:
     return next((e for e in events if e.event in names), None)
 
 
+def _retraining(events: list[Event], window: Event) -> Event | None:
+    """The retraining decision the monitoring run of `window` made after it (a pipeline run monitors once)."""
+    return next((e for e in events if e.event in (RETRAIN_TRIGGERED, RETRAIN_SKIPPED) and e.run == window.run
+                 and e.time >= window.time), None)
+
+
 def _window(events: list[Event], monitoring_run: str) -> dict[str, Any] | None:
-    """The monitoring window recorded by `monitoring_run`, with the retraining it started (if any)."""
-    if not monitoring_run:
+    """The monitoring window recorded by `monitoring_run` (its last), with the retraining it started (if any)."""
+    windows = [e for e in events if monitoring_run and e.event == MONITORED and e.run == monitoring_run]
+    if not windows:
         return None
-    window = next((e for e in events if e.event == MONITORED and e.run == monitoring_run), None)
-    retrain = next((e for e in events if e.event in (RETRAIN_TRIGGERED, RETRAIN_SKIPPED) and e.run == monitoring_run),
-                   None)
-    if window is None and retrain is None:
-        return None
-    return {"monitoring_run": monitoring_run, "window": _event(window) if window else None,
+    retrain = _retraining(events, windows[-1])
+    return {"monitoring_run": monitoring_run, "window": _event(windows[-1]),
             "retraining": _event(retrain) if retrain else None}
 
 
@@ -70,9 +74,10 @@ def lineage(registry: Registry, model: str, number: int) -> dict[str, Any]:
     verdict = _first(own, APPROVED, REJECTED)
     monitoring = []
     for event in (e for e in own if e.event == MONITORED):
-        window = _window(everything, event.run) or {"window": _event(event), "retraining": None}
-        window["produced"] = [n for n, run in triggered.items() if event.run and run == event.run]
-        monitoring.append(window)
+        retrain = _retraining(everything, event)
+        monitoring.append({"monitoring_run": event.run, "window": _event(event),
+                           "retraining": _event(retrain) if retrain else None,
+                           "produced": [n for n, run in triggered.items() if retrain and run == event.run]})
     return {
         "model": model,
         "version": number,
@@ -95,6 +100,7 @@ def lineage(registry: Registry, model: str, number: int) -> dict[str, Any]:
         "gates": [_event(e) for e in own if e.event == SKIPPED],
         "approval": [_event(e) for e in own if e.event in _APPROVAL_EVENTS],
         "deployments": [_event(e) for e in everything if e.event in _DEPLOYMENT_EVENTS and (
-            e.version == number or (e.event == ROLLED_BACK and e.details.get("from") == number))],
+            e.version == number or (e.event == ROLLED_BACK and e.details.get("from") == number)
+            or (e.event == PROMOTED and e.details.get("previous") == number))],
         "monitoring": monitoring,
     }

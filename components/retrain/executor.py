@@ -40,7 +40,8 @@ class RetrainResult:
 
 
 def training_arguments(registry: Registry, model: str, source: str, overrides: dict[str, Any]) -> dict[str, Any]:
-    """The training pipeline's arguments: production's label, features, task and hyperparameters on `source`."""
+    """The training pipeline's arguments: production's label, features, task, hyperparameters and intended use on
+    `source`."""
     production = registry.alias(model, PRODUCTION)
     if production is None:
         raise LooplineInputError(f"model {model!r} has no production version to retrain from")
@@ -48,6 +49,7 @@ def training_arguments(registry: Registry, model: str, source: str, overrides: d
     parameters = metadata.get("parameters") or {}
     known = {name: parameters[name] for name in Hyperparameters.__dataclass_fields__ if name in parameters}
     return {"source": source, "registry_uri": registry.root, "model_name": model,
+            "intended_use": (production.info or {}).get("intended_use") or "",
             "label_column": metadata.get("label", ""), "features": list(metadata.get("features") or []),
             "categorical_features": list(metadata.get("categorical_features") or []),
             "task": metadata.get("task", "auto"), **known, **overrides}

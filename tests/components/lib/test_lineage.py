@@ -80,7 +80,9 @@ def test_a_monitored_version_names_the_retraining_and_the_version_it_produced(ro
     [window] = chain["monitoring"]
     assert window["window"]["details"]["window"] == WINDOW and window["produced"] == [2]
     assert window["retraining"]["reason"].endswith("training started (local)")
-    assert [e["event"] for e in chain["deployments"]] == ["promoted", "deployed", "rolled_back"]
+    assert [(e["event"], e["version"]) for e in chain["deployments"]] == [
+        ("promoted", 1), ("deployed", 1), ("promoted", 2), ("rolled_back", 1)]  # deployed, replaced, restored
+    assert "replaced    " in "\n".join(lineage_lines(chain)) and ": by v2 (promoted)" in "\n".join(lineage_lines(chain))
     assert [e["event"] for e in lineage(registry, MODEL, 2)["deployments"]][-1] == "rolled_back"  # rolled back from
     assert "-> retrain_triggered: " in "\n".join(lineage_lines(chain)) and "produced v2" in "\n".join(
         lineage_lines(chain))
