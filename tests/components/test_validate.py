@@ -114,7 +114,7 @@ def test_clean_data_passes_and_every_output_is_written(clean_run) -> None:
     schema_text = (out / "schema" / keys.SCHEMA_FILE).read_text()
     assert 'name: "island"' in schema_text and "drift_comparator" in schema_text
     decision = json.loads((out / "anomalies" / keys.DECISION_FILE).read_text())
-    assert decision == {"data_ok": True, "reason": result.reason, "anomalies": 0}
+    assert decision == {"data_ok": True, "reason": result.reason, "anomalies": 0, "anomaly_rows": []}
     assert "island" in (out / "report.html").read_text()
     assert (out / "report.md").read_text().strip()
 
@@ -176,6 +176,7 @@ def test_fail_policy_stops_after_writing_the_reports(profile, clean_run, tmp_pat
         )
     decision = json.loads((tmp_path / "out" / "anomalies" / keys.DECISION_FILE).read_text())
     assert decision["data_ok"] is False
+    assert {(row["split"], row["feature"]) for row in decision["anomaly_rows"]} >= {("eval", "sex")}  # for the card
     assert (tmp_path / "out" / "report.html").exists()
 
 
