@@ -729,7 +729,12 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:now
 tbody tr:nth-child(even) td{background:#f8fafc}
 table.confusion td strong{color:#1d6b34}
 td code{overflow-wrap:break-word}
-table.events td:nth-child(-n+3),table.windows td:first-child{white-space:nowrap}
+.table:has(table.events){display:block}
+table.events{table-layout:fixed;width:100%;font-size:13px}
+table.events td{overflow-wrap:anywhere}
+table.events th:nth-child(1){width:15%}table.events th:nth-child(2){width:11%}
+table.events th:nth-child(3){width:17%}table.events th:nth-child(5){width:8%}
+table.windows td:first-child{white-space:nowrap}
 code{font:13px ui-monospace,"SFMono-Regular",Menlo,Consolas,"DejaVu Sans Mono",monospace;overflow-wrap:anywhere;
 color:#243b53}
 .absent{color:#7b8794;font-style:italic}
