@@ -1,30 +1,43 @@
 """A model card per registered version: what the model is, its data, evaluation, explanations, environment,
 intended use and lifecycle, as one self-contained HTML page and its Markdown twin.
 
-The card is built once as plain blocks (facts, tables, bars, text) and rendered twice, so both hold the same
-content. Every value comes from user data (a column may be named `<b>x&y</b>`) and is escaped on the way out.
-The HTML has inline CSS only: no scripts, fonts, images or links outside the page, so it opens offline and
-prints. Nothing in it depends on when it was rendered, and the lifecycle is the last section, its events
-oldest first: appending events only appends rows, the earlier content stays byte for byte the same.
+The card is built once as plain blocks (`card_blocks`: facts, tables, bars, text) and rendered twice
+(`card_render`), so both hold the same content. Every value comes from user data (a column may be named
+`<b>x&y</b>`) and is escaped on the way out. The HTML has inline CSS only: no scripts, fonts, images or links
+outside the page, so it opens offline and prints. Nothing in it depends on when it was rendered, and the
+lifecycle is the last section, its events oldest first: appending events only appends rows, the earlier content
+stays byte for byte the same.
 
-Plain Python (html, json, re): the serving environment reads the registry too, without kfp or TensorFlow.
+Plain Python: the serving environment reads the registry too, without kfp or TensorFlow.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import math
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from components.lib import markdown
+from components.lib.card_blocks import (
+    Bar,
+    Block,
+    Card,
+    Cell,
+    Facts,
+    Heading,
+    Items,
+    Section,
+    Table,
+    Text,
+    code,
+    muted,
+    strong,
+)
+from components.lib.card_render import NOT_RECORDED, to_html, to_markdown
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from components.lib.registry_audit import Event
 
-NOT_RECORDED = "not recorded"
 DASH = "—"
 MONITORED = "monitored"  # registry_audit.MONITORED: one monitoring window of the served version
 RETRAIN = "retrain"
@@ -39,106 +52,6 @@ METRIC_NAMES = {"accuracy": "accuracy", "macro_f1": "macro F1", "macro_precision
 LOWER_IS_BETTER = {"log_loss", "rmse", "mae"}  # as components/evaluate/decision.DIRECTIONS
 SLICE_METRICS = {"classification": ("accuracy", "macro_f1"), "regression": ("rmse", "mae")}
 MAX_VOCABULARY = 12  # vocabulary values a features table shows per feature
-BAR_WIDTH = 240  # pixels of a full importance bar in the HTML
-MD_BAR = 20  # characters of a full importance bar in the Markdown
-_CODE_SAFE = re.compile(r"[\w.:/+@=~-]+")  # text shown as Markdown code as is (hashes, versions, plain URIs)
-_MD_SPECIALS = re.compile(r"([\\`*\[\]])|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
-
-
-# --- the card as blocks ---------------------------------------------------------------------------------
-
-
-STRONG, CODE, MUTED = "strong", "code", "muted"
-
-
-@dataclass(frozen=True)
-class Styled:
-    """Text in a style: STRONG stands out (a decision, the diagonal of a confusion matrix), CODE is monospace
-    (hashes, URIs, versions), MUTED says something is absent ("not recorded")."""
-
-    text: str
-    style: str
-
-
-def _strong(text: str) -> Styled:
-    return Styled(text, STRONG)
-
-
-def _code(text: str) -> Styled:
-    return Styled(text, CODE)
-
-
-def _muted(text: str) -> Styled:
-    return Styled(text, MUTED)
-
-
-@dataclass(frozen=True)
-class Bar:
-    """A horizontal bar: `fraction` of the full width; `negative` draws it in the other colour."""
-
-    fraction: float
-    negative: bool = False
-
-
-Cell = Union[str, Styled, Bar]
-
-
-@dataclass(frozen=True)
-class Facts:
-    """Label: value pairs; a value may be several cells (one per line)."""
-
-    items: tuple[tuple[str, Cell | tuple[Cell, ...]], ...]
-
-
-@dataclass(frozen=True)
-class Table:
-    """A table: plain-text headers, rows of cells, one alignment letter ("l"/"r") per column; `name` its class."""
-
-    headers: tuple[str, ...]
-    rows: tuple[tuple[Cell, ...], ...]
-    align: str = ""
-    name: str = ""
-
-
-@dataclass(frozen=True)
-class Text:
-    """A paragraph (its line breaks kept)."""
-
-    text: Cell
-
-
-@dataclass(frozen=True)
-class Items:
-    """A bulleted list."""
-
-    items: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Heading:
-    """A sub-heading inside a section."""
-
-    text: str
-
-
-Block = Union[Facts, Table, Text, Items, Heading]
-
-
-@dataclass(frozen=True)
-class Section:
-    """One numbered section of the card."""
-
-    id: str
-    title: str
-    blocks: tuple[Block, ...]
-
-
-@dataclass(frozen=True)
-class Card:
-    """A rendered model card: the HTML page and its Markdown twin."""
-
-    markdown: str
-    html: str
 
 
 # --- values as text --------------------------------------------------------------------------------------
@@ -188,7 +101,7 @@ def _list(value: Any) -> list:
 
 def _or_missing(value: Any, cell: Callable[[str], Cell] = str) -> Cell:
     """`value` as a cell of type `cell`, or "not recorded" when it is None or ""."""
-    return _muted(NOT_RECORDED) if value is None or value == "" else cell(_text(value))
+    return muted(NOT_RECORDED) if value is None or value == "" else cell(_text(value))
 
 
 def _metric_name(name: str) -> str:
@@ -218,7 +131,7 @@ def _evaluation(info: dict) -> dict | None:
 
 def _trigger(info: dict) -> Cell:
     if "trigger" not in info:
-        return _muted(NOT_RECORDED)
+        return muted(NOT_RECORDED)
     trigger = info["trigger"]
     if not isinstance(trigger, dict):
         return "a training run (not a monitoring-triggered retraining)"
@@ -245,8 +158,8 @@ def _feature_range(feature: dict) -> str:
 def _features(spec: dict) -> tuple[Block, ...]:
     features = [f if isinstance(f, dict) else {"name": f} for f in _list(spec.get("features"))]
     if not features:
-        return (Text(_muted(f"Features: {NOT_RECORDED}")),)
-    rows = tuple((_code(_text(f.get("name", "?"))), _text(f.get("kind", DASH)), _text(f.get("dtype", DASH)),
+        return (Text(muted(f"Features: {NOT_RECORDED}")),)
+    rows = tuple((code(_text(f.get("name", "?"))), _text(f.get("kind", DASH)), _text(f.get("dtype", DASH)),
                   _feature_range(f), _num(f.get("mean")), _percent(f.get("missing_fraction")))
                  for f in features)
     return (Table(("feature", "kind", "type", "range or vocabulary", "mean", "missing"), rows, "llllrr",
@@ -260,25 +173,25 @@ def _model_section(record: dict, spec: dict, metadata: dict) -> Section:
     files = _list(record.get("files"))
     size = sum(f.get("bytes", 0) for f in files if isinstance(f, dict))
     facts: list[tuple[str, Cell | tuple[Cell, ...]]] = [
-        ("Model", _code(_text(record.get("model", "?")))),
+        ("Model", code(_text(record.get("model", "?")))),
         ("Version", _num(record.get("version"))),
         ("Registered", _or_missing(record.get("time"))),
-        ("Training run", _or_missing(record.get("run"), _code)),
+        ("Training run", _or_missing(record.get("run"), code)),
         ("Made by", _trigger(info)),
         ("Task", _or_missing(task)),
-        ("Label", _or_missing(_first(spec.get("label"), metadata.get("label")), _code)),
+        ("Label", _or_missing(_first(spec.get("label"), metadata.get("label")), code)),
     ]
     if task == "classification" or classes:
-        facts.append(("Classes", ", ".join(_text(c) for c in classes) if classes else _muted(NOT_RECORDED)))
+        facts.append(("Classes", ", ".join(_text(c) for c in classes) if classes else muted(NOT_RECORDED)))
     if spec.get("label_mean") is not None:
         facts.append(("Label scale", f"mean {_num(spec.get('label_mean'))}, std {_num(spec.get('label_std'))}"))
-    facts.append(("Bundle", f"{len(files):,} files, {size:,} bytes" if files else _muted(NOT_RECORDED)))
+    facts.append(("Bundle", f"{len(files):,} files, {size:,} bytes" if files else muted(NOT_RECORDED)))
     blocks: list[Block] = [Facts(tuple(facts)), Heading("Features"), *_features(spec)]
     columns = [c for c in _list(metadata.get("columns")) if isinstance(c, dict)]
     if columns:
         blocks += [Heading("Columns of the training data"),
                    Table(("column", "became", "detail"),
-                         tuple((_code(_text(c.get("column", "?"))), _text(c.get("became", DASH)),
+                         tuple((code(_text(c.get("column", "?"))), _text(c.get("became", DASH)),
                                 _text(c.get("detail", ""))) for c in columns), name="columns")]
     blocks.append(Heading("Training"))
     parameters = _dict(metadata.get("parameters"))
@@ -290,10 +203,10 @@ def _model_section(record: dict, spec: dict, metadata: dict) -> Section:
         ("Integer-coded categories", ", ".join(_text(c) for c in categorical) if categorical else "none"),
     )))
     if parameters:
-        blocks.append(Table(("parameter", "value"), tuple((_code(_text(k)), _num(v)) for k, v in parameters.items()),
+        blocks.append(Table(("parameter", "value"), tuple((code(_text(k)), _num(v)) for k, v in parameters.items()),
                             "lr", "parameters"))
     else:
-        blocks.append(Text(_muted(f"Training parameters: {NOT_RECORDED}")))
+        blocks.append(Text(muted(f"Training parameters: {NOT_RECORDED}")))
     trained = _dict(metadata.get("metrics"))
     if trained:
         blocks.append(Table(("training metric (best epoch)", "value"),
@@ -316,26 +229,26 @@ def _data_section(info: dict, metadata: dict) -> Section:
     train_rows = _first(data.get("train_rows"), metadata.get("train_rows"))
     eval_rows = data.get("eval_rows")
     blocks: list[Block] = [Facts((
-        ("Source URIs", tuple(_code(_text(s)) for s in sources) if sources else _muted(NOT_RECORDED)),
-        ("Content hash", _or_missing(data_hash, _code)),
-        ("Training rows", _muted(NOT_RECORDED) if train_rows is None else _num(train_rows)),
-        ("Evaluation rows", _muted(NOT_RECORDED) if eval_rows is None else _num(eval_rows)),
+        ("Source URIs", tuple(code(_text(s)) for s in sources) if sources else muted(NOT_RECORDED)),
+        ("Content hash", _or_missing(data_hash, code)),
+        ("Training rows", muted(NOT_RECORDED) if train_rows is None else _num(train_rows)),
+        ("Evaluation rows", muted(NOT_RECORDED) if eval_rows is None else _num(eval_rows)),
     )), Heading("Data validation")]
     validation = data.get("validation")
     if not isinstance(validation, dict):
-        blocks.append(Text(_muted(f"The data validation decision: {NOT_RECORDED}.")))
+        blocks.append(Text(muted(f"The data validation decision: {NOT_RECORDED}.")))
         return Section("data", "Data", tuple(blocks))
     ok = validation.get("data_ok")
-    verdict = _muted(NOT_RECORDED) if ok is None else _strong("data OK" if ok else "data not OK")
+    verdict = muted(NOT_RECORDED) if ok is None else strong("data OK" if ok else "data not OK")
     blocks.append(Facts((("Decision", verdict), ("Reason", _or_missing(validation.get("reason"))))))
     anomalies = _anomaly_rows(validation)
     if anomalies is None:
-        blocks.append(Text(_muted(f"Anomalies: {NOT_RECORDED}.")))
+        blocks.append(Text(muted(f"Anomalies: {NOT_RECORDED}.")))
     elif not anomalies:
         blocks.append(Text("No anomalies were found."))
     else:
         blocks.append(Table(("split", "feature", "anomaly", "description", "severity"),
-                            tuple((_text(a.get("split", DASH)), _code(_text(a.get("feature", DASH))),
+                            tuple((_text(a.get("split", DASH)), code(_text(a.get("feature", DASH))),
                                    _text(a.get("short", DASH)), _text(a.get("description", "")),
                                    _text(a.get("severity", DASH))) for a in anomalies), name="anomalies"))
     return Section("data", "Data", tuple(blocks))
@@ -350,9 +263,9 @@ def _headline(task: str, metrics: dict) -> list[str]:
 def _confusion(matrix: Any, classes: list) -> tuple[Block, ...]:
     rows = [r for r in _list(matrix) if isinstance(r, list)]
     if not rows:
-        return (Text(_muted(f"Confusion matrix: {NOT_RECORDED}.")),)
+        return (Text(muted(f"Confusion matrix: {NOT_RECORDED}.")),)
     names = [_text(c) for c in classes] if len(classes) == len(rows) else [str(i) for i in range(len(rows))]
-    cells = tuple((_strong(names[i]), *(_strong(_num(v)) if i == j else _num(v) for j, v in enumerate(row)),
+    cells = tuple((strong(names[i]), *(strong(_num(v)) if i == j else _num(v) for j, v in enumerate(row)),
                    _num(sum(v for v in row if isinstance(v, (int, float)))))
                   for i, row in enumerate(rows))
     return (Text("Rows are the true class, columns the predicted class; the diagonal is right."),
@@ -362,8 +275,8 @@ def _confusion(matrix: Any, classes: list) -> tuple[Block, ...]:
 def _per_class(per_class: Any) -> tuple[Block, ...]:
     per_class = _dict(per_class)
     if not per_class:
-        return (Text(_muted(f"Per-class metrics: {NOT_RECORDED}.")),)
-    rows = tuple((_code(_text(name)), *(_num(_dict(m).get(k)) for k in ("precision", "recall", "f1", "roc_auc",
+        return (Text(muted(f"Per-class metrics: {NOT_RECORDED}.")),)
+    rows = tuple((code(_text(name)), *(_num(_dict(m).get(k)) for k in ("precision", "recall", "f1", "roc_auc",
                                                                        "support")))
                  for name, m in per_class.items())
     return (Table(("class", "precision", "recall", "F1", "ROC AUC", "support"), rows, "lrrrrr", "per-class"),)
@@ -382,7 +295,7 @@ def _slice_key(row: dict) -> tuple:
 
 def _slices(task: str, slices: Any) -> tuple[Block, ...]:
     if slices is None:
-        return (Text(_muted(f"Metrics per slice: {NOT_RECORDED}.")),)
+        return (Text(muted(f"Metrics per slice: {NOT_RECORDED}.")),)
     rows = [r for r in _list(slices) if isinstance(r, dict)]
     if not rows:
         return (Text("No slices were measured."),)
@@ -393,7 +306,7 @@ def _slices(task: str, slices: Any) -> tuple[Block, ...]:
     blocks: list[Block] = [Table(("column", "value", "rows", *(_metric_name(n) for n in names)), cells,
                                  "llr" + "r" * len(names), "slices")]
     if any(r.get(n) is None for r in rows for n in names):
-        blocks.append(Text(_muted(f"{DASH} marks a slice with too few rows to measure.")))
+        blocks.append(Text(muted(f"{DASH} marks a slice with too few rows to measure.")))
     return tuple(blocks)
 
 
@@ -404,7 +317,7 @@ def _comparison(task: str, evaluation: dict) -> tuple[Block, ...]:
         if version is None and "production" in evaluation:
             return (Text("No production version to compare with: this version was judged as a first model."),)
         where = f"production v{version}" if version is not None else "production"
-        return (Text(_muted(f"The metrics of {where} on the same rows: {NOT_RECORDED}.")),)
+        return (Text(muted(f"The metrics of {where} on the same rows: {NOT_RECORDED}.")),)
     where = f"production v{version}" if version is not None else "production"
     names = [n for n in dict.fromkeys([*_headline(task, candidate), *_headline(task, production), "count"])
              if n in candidate or n in production]
@@ -425,9 +338,9 @@ def _comparison(task: str, evaluation: dict) -> tuple[Block, ...]:
 def _decision(evaluation: dict) -> tuple[Block, ...]:
     decision = evaluation.get("decision")
     if not isinstance(decision, dict):
-        return (Text(_muted(f"The decision: {NOT_RECORDED}.")),)
+        return (Text(muted(f"The decision: {NOT_RECORDED}.")),)
     approved = decision.get("approved")
-    verdict = _muted(NOT_RECORDED) if approved is None else _strong("approved" if approved else "rejected")
+    verdict = muted(NOT_RECORDED) if approved is None else strong("approved" if approved else "rejected")
     baseline = decision.get("baseline_version")
     blocks: list[Block] = [Facts((
         ("Decision", verdict), ("Reason", _or_missing(decision.get("reason"))),
@@ -436,8 +349,8 @@ def _decision(evaluation: dict) -> tuple[Block, ...]:
     checks = [c for c in _list(decision.get("checks")) if isinstance(c, dict)]
     if checks:
         blocks.append(Table(("check", "value", "limit", "result"),
-                            tuple((_code(_text(c.get("name", "?"))), _num(c.get("value")), _num(c.get("limit")),
-                                   _strong("passed") if c.get("passed") else _strong("failed")) for c in checks),
+                            tuple((code(_text(c.get("name", "?"))), _num(c.get("value")), _num(c.get("limit")),
+                                   strong("passed") if c.get("passed") else strong("failed")) for c in checks),
                             "lrrl", "checks"))
     else:
         blocks.append(Text("No checks were made."))
@@ -447,7 +360,7 @@ def _decision(evaluation: dict) -> tuple[Block, ...]:
 def _evaluation_section(info: dict, spec: dict) -> Section:
     evaluation = _evaluation(info)
     if evaluation is None:
-        return Section("evaluation", "Evaluation", (Text(_muted(f"The evaluation: {NOT_RECORDED}.")),))
+        return Section("evaluation", "Evaluation", (Text(muted(f"The evaluation: {NOT_RECORDED}.")),))
     task = _text(_first(evaluation.get("task"), spec.get("task"), info.get("task"), ""))
     candidate = _dict(evaluation.get("candidate"))
     classes = _list(evaluation.get("classes")) or _list(candidate.get("classes")) or _list(spec.get("classes"))
@@ -460,7 +373,7 @@ def _evaluation_section(info: dict, spec: dict) -> Section:
                    Table(("metric", "value"), tuple((_metric_name(n), _num(candidate.get(n))) for n in names), "lr",
                          "headline")]
     else:
-        blocks.append(Text(_muted(f"Metrics: {NOT_RECORDED}.")))
+        blocks.append(Text(muted(f"Metrics: {NOT_RECORDED}.")))
     if task == "classification":
         blocks += [Heading("Confusion matrix"), *_confusion(candidate.get("confusion_matrix"), classes),
                    Heading("Per class"), *_per_class(candidate.get("per_class"))]
@@ -477,7 +390,7 @@ def _explanations_section(info: dict) -> Section:
     evaluation = _dict(info.get("evaluation"))
     if "feature_importance" not in evaluation:
         return Section("explanations", "Explanations",
-                       (Text(_muted(f"Global feature importance: {NOT_RECORDED}.")),))
+                       (Text(muted(f"Global feature importance: {NOT_RECORDED}.")),))
     importance = evaluation["feature_importance"]
     if not isinstance(importance, dict):
         return Section("explanations", "Explanations",
@@ -486,17 +399,17 @@ def _explanations_section(info: dict) -> Section:
               if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)}
     facts = Facts((("Method", _or_missing(importance.get("method"))), ("Target", _or_missing(importance.get("target"))),
                    ("Steps", _or_missing(importance.get("steps"))),
-                   ("Rows", _muted(NOT_RECORDED) if importance.get("rows") is None else _num(importance["rows"]))))
+                   ("Rows", muted(NOT_RECORDED) if importance.get("rows") is None else _num(importance["rows"]))))
     if not values:
-        return Section("explanations", "Explanations", (facts, Text(_muted(f"Feature values: {NOT_RECORDED}."))))
+        return Section("explanations", "Explanations", (facts, Text(muted(f"Feature values: {NOT_RECORDED}."))))
     top = max(abs(v) for v in values.values()) or 1.0
     ordered = sorted(values.items(), key=lambda item: (-item[1], item[0]))
-    rows = tuple((_code(_text(name)), _num(value), Bar(abs(value) / top, value < 0)) for name, value in ordered)
+    rows = tuple((code(_text(name)), _num(value), Bar(abs(value) / top, value < 0)) for name, value in ordered)
     blocks: list[Block] = [Text("How much each feature matters to the model over the evaluation data, by the method "
                                 "below; the longest bar is the feature the model leans on most."),
                            facts, Table(("feature", "importance", ""), rows, "lrl", "importance")]
     if any(v < 0 for v in values.values()):
-        blocks.append(Text(_muted("A bar for a negative value is orange (░ in the Markdown card).")))
+        blocks.append(Text(muted("A bar for a negative value is orange (░ in the Markdown card).")))
     return Section("explanations", "Explanations", tuple(blocks))
 
 
@@ -505,25 +418,25 @@ def _environment_section(info: dict, metadata: dict) -> Section:
     env = environment if isinstance(environment, dict) else {}
     blocks: list[Block] = [Facts((
         ("Code version", _or_missing(_first(env.get("code_version"), info.get("code_version"),
-                                            metadata.get("code_version")), _code)),
+                                            metadata.get("code_version")), code)),
         ("Environment hash", _or_missing(_first(env.get("environment_hash"), metadata.get("environment_hash")),
-                                         _code)),
+                                         code)),
     )), Heading("Lock files")]
     locks = _dict(env.get("lock_hashes"))
-    blocks.append(Table(("lock file", "hash"), tuple((_code(_text(k)), _code(_text(v))) for k, v in locks.items()),
-                        name="locks") if locks else Text(_muted(f"Lock hashes: {NOT_RECORDED}.")))
+    blocks.append(Table(("lock file", "hash"), tuple((code(_text(k)), code(_text(v))) for k, v in locks.items()),
+                        name="locks") if locks else Text(muted(f"Lock hashes: {NOT_RECORDED}.")))
     blocks.append(Heading("Images"))
     images = _dict(env.get("images"))
-    blocks.append(Table(("image", "reference"), tuple((_text(k), _code(_text(v))) for k, v in images.items()),
-                        name="images") if images else Text(_muted(f"Images: {NOT_RECORDED}.")))
+    blocks.append(Table(("image", "reference"), tuple((_text(k), code(_text(v))) for k, v in images.items()),
+                        name="images") if images else Text(muted(f"Images: {NOT_RECORDED}.")))
     return Section("environment", "Environment", tuple(blocks))
 
 
 def _intended_use_section(info: dict) -> Section:
     if "intended_use" not in info or info["intended_use"] is None:
-        blocks: tuple[Block, ...] = (Text(_muted(f"Intended use and limitations: {NOT_RECORDED}.")),)
+        blocks: tuple[Block, ...] = (Text(muted(f"Intended use and limitations: {NOT_RECORDED}.")),)
     elif not _text(info["intended_use"]).strip():
-        blocks = (Text(_muted("None was given: whoever trained this version said nothing about its intended use "
+        blocks = (Text(muted("None was given: whoever trained this version said nothing about its intended use "
                              "or its limitations.")),)
     else:
         paragraphs = re.split(r"\n\s*\n", _text(info["intended_use"]).strip())
@@ -542,7 +455,7 @@ def _details(event: Any) -> str:
 def _lifecycle_section(events: Sequence[Event]) -> Section:
     if not events:
         return Section("lifecycle", "Lifecycle so far", (Text("No events are recorded yet."),))
-    rows = tuple((_code(_text(e.time)), _strong(_text(e.event)), _code(_text(e.run)) if e.run else DASH,
+    rows = tuple((code(_text(e.time)), strong(_text(e.event)), code(_text(e.run)) if e.run else DASH,
                   _text(e.reason) or DASH, _text(_dict(e.details).get("by") or DASH), _details(e))
                  for e in events)
     blocks: list[Block] = [Text("Every event of this version's audit log, oldest first."),
@@ -560,8 +473,8 @@ def _lifecycle_section(events: Sequence[Event]) -> Section:
 def _window(event: Any) -> tuple[Cell, ...]:
     details = _dict(event.details)
     decision = _text(details.get("decision") or DASH)
-    return (_code(_text(event.time)), _text(details.get("window") or DASH), _num(details.get("rows")),
-            _strong(decision) if decision == RETRAIN else decision, _code(_text(details.get("monitoring_run") or DASH)))
+    return (code(_text(event.time)), _text(details.get("window") or DASH), _num(details.get("rows")),
+            strong(decision) if decision == RETRAIN else decision, code(_text(details.get("monitoring_run") or DASH)))
 
 
 def card_sections(record: dict, spec: dict, metadata: dict, events: Sequence[Event]) -> list[Section]:
@@ -579,7 +492,8 @@ def render_card(record: dict, spec: dict, metadata: dict, events: Sequence[Event
     sections = card_sections(record, spec, metadata, events)
     title = f"Model card: {_text(record.get('model', '?'))} v{_text(record.get('version', '?'))}"
     subtitle, verdict = _summary(record, spec)
-    return Card(markdown=_markdown(title, subtitle, verdict, sections), html=_html(title, subtitle, verdict, sections))
+    return Card(markdown=to_markdown(title, subtitle, verdict, sections),
+                html=to_html(title, subtitle, verdict, sections))
 
 
 def _summary(record: dict, spec: dict) -> tuple[str, bool | None]:
@@ -595,181 +509,3 @@ def _summary(record: dict, spec: dict) -> tuple[str, bool | None]:
     decision = _dict(_dict(_evaluation(info)).get("decision"))
     approved = decision.get("approved")
     return what + when + ".", None if approved is None else bool(approved)
-
-
-def _verdict_text(approved: bool | None) -> str:
-    return {True: "approved", False: "rejected", None: f"evaluation {NOT_RECORDED}"}[approved]
-
-
-# --- Markdown ---------------------------------------------------------------------------------------------
-
-
-def _md(text: str) -> str:
-    """Text safe in Markdown (tables or not): HTML and `|` escaped (markdown.cell), emphasis and code marks too."""
-    return _MD_SPECIALS.sub(lambda m: "\\" + m.group(0), markdown.cell(text))
-
-
-def _md_styled(cell: Styled) -> str:
-    if cell.style == CODE:
-        return f"`{cell.text}`" if _CODE_SAFE.fullmatch(cell.text) else _md(cell.text)
-    return ("**{}**" if cell.style == STRONG else "*{}*").format(_md(cell.text))
-
-
-def _md_cell(cell: Cell) -> str:
-    if isinstance(cell, Styled):
-        return _md_styled(cell)
-    if isinstance(cell, Bar):
-        return ("░" if cell.negative else "█") * max(1, round(cell.fraction * MD_BAR)) if cell.fraction > 0 else ""
-    return _md(cell)
-
-
-def _md_value(value: Cell | tuple[Cell, ...]) -> str:
-    return ", ".join(_md_cell(v) for v in value) if isinstance(value, tuple) else _md_cell(value)
-
-
-def _md_block(block: Block) -> list[str]:
-    if isinstance(block, Heading):
-        return [f"### {_md(block.text)}"]
-    if isinstance(block, Text):
-        return [_md_cell(block.text)]
-    if isinstance(block, Items):
-        return [f"- {_md(item)}" for item in block.items]
-    if isinstance(block, Facts):
-        return [f"- **{_md(label)}:** {_md_value(value)}" for label, value in block.items]
-    return markdown.table(block.headers, ([_md_cell(c) for c in row] for row in block.rows), block.align)
-
-
-def _markdown(title: str, subtitle: str, approved: bool | None, sections: Iterable[Section]) -> str:
-    lines = [f"# {_md(title)}", "", f"{_md(subtitle)} Decision: **{_verdict_text(approved)}**."]
-    for number, section in enumerate(sections, start=1):
-        lines += ["", f"## {number}. {_md(section.title)}"]
-        for block in section.blocks:
-            lines += ["", *_md_block(block)]
-    return "\n".join(lines) + "\n"
-
-
-# --- HTML -------------------------------------------------------------------------------------------------
-
-
-def _esc(text: str) -> str:
-    return html.escape(text, quote=True)
-
-
-def _bar_svg(bar: Bar) -> str:
-    width = max(0.0, min(1.0, bar.fraction)) * BAR_WIDTH
-    fill = "neg" if bar.negative else "fill"
-    return (f'<svg class="bar" width="{BAR_WIDTH}" height="14" viewBox="0 0 {BAR_WIDTH} 14" role="img" '
-            f'aria-label="{bar.fraction:.0%}"><rect class="track" width="{BAR_WIDTH}" height="14" rx="3"/>'
-            f'<rect class="{fill}" width="{width:.1f}" height="14" rx="3"/></svg>')
-
-
-_HTML_STYLES = {STRONG: "<strong>{}</strong>", MUTED: '<span class="absent">{}</span>', CODE: "<code>{}</code>"}
-
-
-def _html_cell(cell: Cell) -> str:
-    if isinstance(cell, Styled):
-        return _HTML_STYLES[cell.style].format(_esc(cell.text))
-    if isinstance(cell, Bar):
-        return _bar_svg(cell)
-    return "<br>".join(_esc(line) for line in cell.splitlines())
-
-
-def _html_block(block: Block) -> str:
-    if isinstance(block, Heading):
-        return f"<h3>{_esc(block.text)}</h3>"
-    if isinstance(block, Text):
-        return f"<p>{_html_cell(block.text)}</p>"
-    if isinstance(block, Items):
-        return "<ul>" + "".join(f"<li>{_esc(item)}</li>" for item in block.items) + "</ul>"
-    if isinstance(block, Facts):
-        items = "".join(
-            f"<dt>{_esc(label)}</dt><dd>"
-            + ("<br>".join(_html_cell(v) for v in value) if isinstance(value, tuple) else _html_cell(value))
-            + "</dd>" for label, value in block.items)
-        return f'<dl class="facts">{items}</dl>'
-    align = block.align.ljust(len(block.headers), "l")
-    head = "".join(f'<th class="{"num" if a == "r" else "text"}">{_esc(h)}</th>' for h, a in zip(block.headers, align))
-    body = "".join("<tr>" + "".join(f'<td class="{"num" if a == "r" else "text"}">{_html_cell(c)}</td>'
-                                    for c, a in zip(row, align)) + "</tr>\n" for row in block.rows)
-    name = f' class="{_esc(block.name)}"' if block.name else ""
-    return f'<div class="table"><table{name}><thead><tr>{head}</tr></thead><tbody>\n{body}</tbody></table></div>'
-
-
-_CSS = """
-*{box-sizing:border-box}
-html{background:#eef1f5}
-body{margin:0;color:#1f2933;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,
-"DejaVu Sans",sans-serif}
-main{max-width:1060px;margin:28px auto;background:#fff;padding:36px 56px 48px;border:1px solid #d5dbe3;
-border-radius:6px;box-shadow:0 1px 3px rgba(16,42,67,.08)}
-header{border-bottom:3px solid #1f4e79;padding-bottom:14px}
-h1{font-size:28px;line-height:1.25;margin:0 0 6px;color:#102a43;overflow-wrap:anywhere}
-.subtitle{margin:0;color:#3e4c59}
-.badge{display:inline-block;margin-left:8px;padding:1px 10px;border-radius:999px;font-size:13px;font-weight:600;
-vertical-align:1px}
-.badge.approved{background:#e3f4e8;color:#1d6b34;border:1px solid #9fd4ad}
-.badge.rejected{background:#fde8e8;color:#9b1c1c;border:1px solid #f1a7a7}
-.badge.unknown{background:#f0f2f5;color:#52606d;border:1px solid #cbd2d9}
-nav{margin:14px 0 0;font-size:14px;color:#52606d}
-nav ol{margin:4px 0 0;padding:0;list-style:none;display:flex;flex-wrap:wrap;gap:4px 18px}
-nav a{color:#1f4e79;text-decoration:none}
-h2{font-size:21px;color:#1f4e79;margin:36px 0 10px;padding-bottom:4px;border-bottom:1px solid #d5dbe3}
-h2 .n{color:#829ab1;margin-right:6px}
-h3{font-size:16px;margin:22px 0 6px;color:#243b53}
-p{margin:6px 0 10px}
-ul{margin:6px 0 10px;padding-left:22px}
-dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:3px 18px;margin:8px 0 14px}
-dt{font-weight:600;color:#52606d}
-dd{margin:0;overflow-wrap:anywhere}
-.table{display:inline-block;vertical-align:top;max-width:100%;overflow-x:auto;margin:6px 28px 16px 0}
-table{border-collapse:collapse;font-size:14px}
-th,td{border:1px solid #d5dbe3;padding:4px 10px;vertical-align:top}
-th{background:#e9eef5;font-weight:600;text-align:left;color:#243b53}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-tbody tr:nth-child(even) td{background:#f8fafc}
-table.confusion td strong{color:#1d6b34}
-td code{overflow-wrap:break-word}
-.table:has(table.events){display:block}
-table.events{table-layout:fixed;width:100%;font-size:13px}
-table.events td{overflow-wrap:anywhere}
-table.events th:nth-child(1){width:15%}table.events th:nth-child(2){width:11%}
-table.events th:nth-child(3){width:17%}table.events th:nth-child(5){width:8%}
-table.windows td:first-child{white-space:nowrap}
-code{font:13px ui-monospace,"SFMono-Regular",Menlo,Consolas,"DejaVu Sans Mono",monospace;overflow-wrap:anywhere;
-color:#243b53}
-.absent{color:#7b8794;font-style:italic}
-svg.bar{display:block;margin-top:3px}
-svg.bar .track{fill:#edf1f6}
-svg.bar .fill{fill:#2f6fad}
-svg.bar .neg{fill:#c2571a}
-footer{margin-top:36px;padding-top:8px;border-top:1px solid #d5dbe3;font-size:12px;color:#7b8794}
-@page{margin:16mm}
-@media print{html{background:#fff}body{font-size:10.5pt}
-main{margin:0;padding:0;max-width:none;border:0;box-shadow:none}nav{display:none}
-h2,h3{break-after:avoid}table,dl,svg,tr{break-inside:avoid}.table{overflow:visible}
-*{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
-"""
-
-# Belt and braces: the page loads nothing, and the browser is told to refuse it if it ever tried.
-_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
-
-
-def _html(title: str, subtitle: str, approved: bool | None, sections: list[Section]) -> str:
-    badge = {True: "approved", False: "rejected", None: "unknown"}[approved]
-    toc = "".join(f'<li><a href="#{s.id}">{n}. {_esc(s.title)}</a></li>' for n, s in enumerate(sections, start=1))
-    parts = [
-        "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">', f"<title>{_esc(title)}</title>",
-        f"<style>{_CSS}</style>", "</head>", "<body>", "<main>",
-        f'<header><h1>{_esc(title)}</h1><p class="subtitle">{_esc(subtitle)}'
-        f'<span class="badge {badge}">{_esc(_verdict_text(approved))}</span></p>'
-        f'<nav aria-label="sections"><ol>{toc}</ol></nav></header>',
-    ]
-    for number, section in enumerate(sections, start=1):
-        parts.append(f'<section id="{section.id}"><h2><span class="n">{number}.</span>{_esc(section.title)}</h2>')
-        parts += [_html_block(block) for block in section.blocks]
-        parts.append("</section>")
-    parts += ["<footer>A loopline model card: rendered from the registry's record of this version.</footer>",
-              "</main>", "</body>", "</html>"]
-    return "\n".join(parts) + "\n"
