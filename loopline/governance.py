@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from components.errors import LooplineInputError
 from components.lib import registry as reg
@@ -19,10 +19,14 @@ from components.lib import uri as uri_io
 from components.lib.registry_records import RegistryError
 from loopline import output, paths
 
+if TYPE_CHECKING:
+    from components.deploy.executor import Destination
+
 _SUMMARY_LENGTH = 160
+Action = Callable[[reg.Registry, argparse.Namespace], int]  # a `models` subcommand, given the opened registry
 
 
-def _destination(args: argparse.Namespace) -> Any:
+def _destination(args: argparse.Namespace) -> Destination | None:
     """Where the options say to serve the version, or None: where its run would have (the pending event's)."""
     from components.deploy.executor import Destination
     from components.deploy.inference_service import ServiceSettings
@@ -148,7 +152,8 @@ def _card(registry: reg.Registry, args: argparse.Namespace) -> int:
 
 
 def add_parsers(actions: argparse._SubParsersAction, common: argparse.ArgumentParser,
-                changes: argparse.ArgumentParser, serving: argparse.ArgumentParser, wrap: Any) -> None:
+                changes: argparse.ArgumentParser, serving: argparse.ArgumentParser,
+                wrap: Callable[[Action], Callable[[argparse.Namespace], int]]) -> None:
     """Add approve, reject, lineage and card to the `loopline models` subcommands (`wrap` opens the registry)."""
     from loopline.arguments import version_number
 

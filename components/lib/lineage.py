@@ -61,8 +61,8 @@ def _window(events: list[Event], monitoring_run: str) -> dict[str, Any] | None:
 
 def lineage(registry: Registry, model: str, number: int) -> dict[str, Any]:
     """The lineage of version `number` of `model` as JSON-ready data (see the module docstring)."""
-    record = registry.registration(model, number)
-    info = record.get("info") or {}
+    version = registry.version(model, number)
+    info = version.info or {}
     everything = registry.events(model)
     own = [e for e in everything if e.version == number]
     production = registry.alias(model, PRODUCTION)
@@ -82,14 +82,13 @@ def lineage(registry: Registry, model: str, number: int) -> dict[str, Any]:
         "model": model,
         "version": number,
         "served": production is not None and production.number == number,
-        "registered": {"time": record.get("time"), "run": record.get("run"),
-                       "uri": registry.version(model, number).uri},
+        "registered": {"time": version.time, "run": version.run, "uri": version.uri},
         "data": {"source_uris": data.get("source_uris", []), "data_hash": data.get("data_hash", ""),
                  "train_rows": data.get("train_rows"), "eval_rows": data.get("eval_rows")},
-        "validation": {"run": record.get("run"), **(data.get("validation") or {"recorded": False})},
+        "validation": {"run": version.run, **(data.get("validation") or {"recorded": False})},
         "trigger": None if not trigger else {**trigger, **(_window(everything, trigger.get("monitoring_run", ""))
                                                            or {})},
-        "training": {"run": record.get("run"), "code_version": (info.get("environment") or {}).get(
+        "training": {"run": version.run, "code_version": (info.get("environment") or {}).get(
             "code_version", info.get("code_version", ""))},
         "evaluation": {
             "time": evaluated.time if evaluated else None,

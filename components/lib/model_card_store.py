@@ -55,10 +55,10 @@ def _with_trigger_window(record: dict, events: list[Event]) -> dict:
 def write_card(registry: Registry, model: str, number: int) -> tuple[str, str]:
     """Render the card of a complete version from its registration, feature spec, metadata and audit events,
     write both files and return their URIs (HTML, Markdown). RegistryError if the version is absent."""
-    version = registry.version(model, number)
     record = registry.registration(model, number)
-    spec = _read_json(uri_io.join(version.uri, FEATURE_SPEC_FILE))
-    metadata = _read_json(uri_io.join(version.uri, METADATA_FILE))
+    version_uri = registry.version_uri(model, number)
+    spec = _read_json(uri_io.join(version_uri, FEATURE_SPEC_FILE))
+    metadata = _read_json(uri_io.join(version_uri, METADATA_FILE))
     everything = registry.events(model)
     events = [e for e in everything if e.version == number]
     card = render_card(_with_trigger_window(record, everything), spec, metadata, events)

@@ -101,7 +101,8 @@ class Registry:
     def _model_uri(self, model: str) -> str:
         return uri_io.join(self.root, check_name(model, "model"))
 
-    def _version_uri(self, model: str, number: int) -> str:
+    def version_uri(self, model: str, number: int) -> str:
+        """Where version `number` of `model` lives (whether or not it is complete)."""
         return uri_io.join(self._model_uri(model), VERSIONS_DIR, str(number))
 
     def _alias_uri(self, model: str, name: str) -> str:
@@ -169,7 +170,7 @@ class Registry:
         return True
 
     def _read_record(self, model: str, number: int) -> dict | None:
-        return read_record(self._version_uri(model, number))
+        return read_record(self.version_uri(model, number))
 
     def _version_from(self, record: dict, version_uri: str) -> Version:
         return Version(model=record["model"], number=record["version"], uri=version_uri,
@@ -179,7 +180,7 @@ class Registry:
         """The model's complete versions, oldest first ([] for an unknown model)."""
         numbers = self._claimed_numbers(self._model_uri(model))
         records = self._map(lambda n: self._read_record(model, n), numbers)
-        return [self._version_from(r, self._version_uri(model, n)) for n, r in zip(numbers, records) if r]
+        return [self._version_from(r, self.version_uri(model, n)) for n, r in zip(numbers, records) if r]
 
     def registration(self, model: str, number: int) -> dict:
         """The stored registration record of a complete version (version, time, run, info, files)."""
@@ -191,7 +192,7 @@ class Registry:
     def version(self, model: str, number: int) -> Version:
         """One complete version; RegistryError naming model and number if it is absent or incomplete."""
         record = self.registration(model, number)
-        return self._version_from(record, self._version_uri(model, number))
+        return self._version_from(record, self.version_uri(model, number))
 
     def _missing(self, model: str, number: int) -> NoReturn:
         if number in self._claimed_numbers(self._model_uri(model)):
@@ -213,7 +214,7 @@ class Registry:
         dest = Path(dest)
         if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
             raise RegistryError(f"download destination exists and is not an empty folder: {dest}")
-        return copy_out(self._version_uri(model, number), record, dest, f"version {number} of model {model!r}")
+        return copy_out(self.version_uri(model, number), record, dest, f"version {number} of model {model!r}")
 
     # --- aliases ------------------------------------------------------------------------------
 

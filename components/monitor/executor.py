@@ -183,13 +183,13 @@ def monitor(log_uri: str, model_name: str, registry_uri: str, window: Window,
                                found, version == str(production.number), limits, labels, settings, total))
     canary = compare({r.version: (r.traffic_share, r.predictions, r.performance) for r in reports if r.performance},
                      settings.performance_tolerance, settings.min_labels)
-    decision, reason = _decide(next((r for r in reports if r.production), None), min_rows, limits)
+    report = next((r for r in reports if r.production), None)
+    decision, reason = _decide(report, min_rows, limits)
     log(f"monitor: {model_name} v{production.number}, window {window}: {decision}: {reason}")
     result = Monitoring(model_name, str(window), production.number, decision, reason, limits, min_rows, reports,
                         settings, labels_root(log_uri), canary, str(labelled_window))
     if outputs is not None:
         write(result, outputs)
-    report = next((r for r in reports if r.production), None)
     registry.record(model_name, MONITORED, production.number, run, reason,
                     {"window": str(window), "rows": report.rows if report else 0, "decision": decision,
                      "monitoring_run": run, "drifted": [d.name for d in report.drifted()] if report else []})
